@@ -1,0 +1,219 @@
+"""Exercise 2: multiclass SVM loss and gradient (``svm.py``, CS231n signatures).
+
+Loss and gradient are separate checks, and so are ``reg = 0`` and ``reg > 0``,
+so that a regularization slip costs only its own points. When a wrong answer
+equals what a well-known bug produces, the message names that bug.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
+from autograder.checks.gradcheck import check_gradient
+from autograder.checks.speed import check_speedup
+
+KINK_GAP = 1e-3
+"""Inputs are redrawn until every margin is this far from the hinge's kink,
+so that centred differences (step 1e-5) never straddle it."""
+
+VISIBLE_REG = 0.37
+"""Regularization strength of the visible reg > 0 checks (any value not 0,
+0.5 or 1 tells the conventions apart)."""
+
+SPEED_SIZES = (5000, 20, 10)
+"""N, D, C of the speed check: few dimensions make the reference's loops
+(about 0.1 s) dwarf the cost of moving X to the sandbox."""
+
+FUNCTIONS = ("svm_loss_naive", "svm_loss_vectorized")
+
+
+def svm_inputs(rng: np.random.Generator, visibility: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, data and labels, non-square, away from the hinge's kink.
+
+    Returns
+    -------
+    W : ndarray of shape (D, C)
+    X : ndarray of shape (N, D)
+    y : ndarray of shape (N,)
+    """
+    if visibility == VISIBLE:
+        num, dim, classes = 9, 6, 4
+    else:
+        num, dim, classes = (int(v) for v in rng.integers([5, 3, 3], [40, 30, 12]))
+    while True:
+        W = rng.normal(scale=0.5, size=(dim, classes))
+        X = rng.normal(size=(num, dim))
+        y = rng.integers(0, classes, size=num)
+        scores = X @ W
+        margins = scores - scores[np.arange(num), y][:, None] + 1.0
+        margins[np.arange(num), y] = 1.0
+        if np.min(np.abs(margins)) > KINK_GAP:
+            return W, X, y
+
+
+def regularization(rng: np.random.Generator, visibility: str, positive: bool) -> float:
+    """The reg of a check: 0, the visible value, or a random one."""
+    if not positive:
+        return 0.0
+    return VISIBLE_REG if visibility == VISIBLE else float(rng.uniform(0.05, 2.0))
+
+
+def known_bugs(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[list[Suspect], list[Suspect]]:
+    """What the usual bugs return, as suspects for the loss and for dW."""
+    num = len(X)
+    rows = np.arange(num)
+    scores = X @ W
+    margins = np.maximum(0.0, scores - scores[rows, y][:, None] + 1.0)
+    margins[rows, y] = 0.0
+    active = (margins > 0).astype(np.float64)
+    data_loss = margins.sum() / num
+    penalty = reg * np.sum(W * W)
+    column = active.copy()
+    column[rows, y] = -active.sum(axis=1)
+    data_grad = X.T @ column / num
+    loss_bugs: list[Suspect] = [
+        ("the correct class is counted in the margins (each example adds 1)", lambda: data_loss + 1 + penalty),
+        ("the loss is not divided by N", lambda: data_loss * num + penalty),
+    ]
+    grad_bugs: list[Suspect] = [
+        ("dW is not divided by N", lambda: data_grad * num + 2 * reg * W),
+        (
+            "the correct-class column of dW is never updated (dW[:, y[i]] -= X[i] is missing)",
+            lambda: X.T @ active / num + 2 * reg * W,
+        ),
+    ]
+    if reg:
+        loss_bugs += [
+            ("reg is in the gradient but not in the loss", lambda: data_loss),
+            ("the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)", lambda: data_loss + penalty / 2),
+        ]
+        grad_bugs += [
+            ("the regularization gradient 2 * reg * W is missing", lambda: data_grad),
+            ("the regularization gradient is reg * W instead of 2 * reg * W", lambda: data_grad + reg * W),
+        ]
+    return loss_bugs, grad_bugs
+
+
+def student_loss(session: Session, function: str, W, X, y, reg) -> tuple[float, np.ndarray]:
+    """Call the student's ``function`` and validate ``(loss, dW)``."""
+    got = as_tuple(f"{function}(W, X, y, reg)", session.call(function, W, X, y, reg), 2)
+    loss = as_scalar(f"loss of {function}", got[0])
+    dW = as_array(f"dW of {function}", got[1], W.shape, kinds="f")
+    return loss, dW
+
+
+def value_check(function: str, part: str, positive_reg: bool, visibility: str) -> Check:
+    """Check the loss or dW of ``function`` against the reference."""
+
+    def run(session: Session) -> None:
+        W, X, y = svm_inputs(session.rng, visibility)
+        reg = regularization(session.rng, visibility, positive_reg)
+        loss, dW = student_loss(session, function, W, X, y, reg)
+        ref_loss, ref_dW = session.expected("loss_dW", lambda: getattr(session.reference, function)(W, X, y, reg))
+        loss_bugs, grad_bugs = known_bugs(W, X, y, reg)
+        subject = f"{part} of {function} with reg={reg:g}"
+        if part == "loss":
+            assert_close(subject, loss, ref_loss, suspects=loss_bugs)
+        else:
+            assert_close(subject, dW, ref_dW, suspects=grad_bugs)
+
+    reg_label = "reg > 0" if positive_reg else "reg = 0"
+    hints = {
+        "loss": "sum max(0, s_j - s_y + 1) over j != y only, divide by N, then add reg * np.sum(W * W)",
+        "dW": "each positive margin adds X[i] to dW[:, j] and subtracts X[i] from dW[:, y[i]]; "
+        "divide by N; add 2 * reg * W",
+    }
+    return Check(
+        name=f"{function}: {part}, {reg_label}" + ("" if visibility == VISIBLE else ", random sizes"),
+        points=1,
+        run=run,
+        visibility=visibility,
+        hint=hints[part],
+    )
+
+
+def gradient_check(function: str) -> Check:
+    """Numerical gradient of the student's own loss against their dW."""
+
+    def run(session: Session) -> None:
+        W, X, y = svm_inputs(session.rng, VISIBLE)
+        _, dW = student_loss(session, function, W, X, y, VISIBLE_REG)
+        worst = check_gradient(
+            f"dW of {function}",
+            dW,
+            lambda W_: student_loss(session, function, W_, X, y, VISIBLE_REG)[0],
+            W,
+            session.rng,
+        )
+        session.record(max_relative_error=worst)
+
+    return Check(
+        name=f"{function}: dW matches the numerical gradient of your loss",
+        points=1,
+        run=run,
+        hint="your dW is not the derivative of your own loss: compare the two formulas term by term",
+    )
+
+
+def check_no_loops(session: Session) -> None:
+    """svm_loss_vectorized is correct and contains no loop nor comprehension."""
+    W, X, y = svm_inputs(session.rng, VISIBLE)
+    loss, dW = student_loss(session, "svm_loss_vectorized", W, X, y, VISIBLE_REG)
+    ref_loss, ref_dW = session.expected("loss_dW", lambda: session.reference.svm_loss_naive(W, X, y, VISIBLE_REG))
+    assert_close("loss of svm_loss_vectorized", loss, ref_loss)
+    assert_close("dW of svm_loss_vectorized", dW, ref_dW)
+    loops = session.source.loops_in("svm_loss_vectorized")
+    if loops:
+        raise CheckFailed("svm_loss_vectorized", "no for, while or comprehension", ", ".join(loops))
+
+
+def check_speed(session: Session) -> None:
+    """The vectorized loss beats the naive reference by SPEEDUP_MIN."""
+    num, dim, classes = SPEED_SIZES
+    W = session.rng.normal(scale=0.01, size=(dim, classes))
+    X = session.rng.normal(size=(num, dim))
+    y = session.rng.integers(0, classes, size=num)
+    naive = session.reference.svm_loss_naive
+    session.record(
+        **check_speedup(
+            "svm_loss_vectorized speed",
+            lambda: naive(W, X, y, 0.1),
+            lambda: session.call("svm_loss_vectorized", W, X, y, 0.1),
+        )
+    )
+
+
+EXERCISE = Exercise(
+    id="svm",
+    title="Multiclass SVM loss and gradient",
+    checks=(
+        *(
+            value_check(function, part, positive, VISIBLE)
+            for function in FUNCTIONS
+            for positive in (False, True)
+            for part in ("loss", "dW")
+        ),
+        *(gradient_check(function) for function in FUNCTIONS),
+        Check(
+            "no loops in svm_loss_vectorized",
+            1,
+            check_no_loops,
+            "compute all scores with X @ W, the margins with broadcasting, dW with one X.T @ ...",
+        ),
+        Check(
+            "svm_loss_vectorized at least 10x faster than the naive loops",
+            1,
+            check_speed,
+            "no Python loop over examples or classes; build a (N, C) coefficient matrix instead",
+            seconds=30.0,
+        ),
+        *(
+            value_check(function, part, positive, HIDDEN)
+            for function in FUNCTIONS
+            for positive in (False, True)
+            for part in ("loss", "dW")
+        ),
+    ),
+)

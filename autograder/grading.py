@@ -1,0 +1,246 @@
+"""Grade a submission, in named phases.
+
+``grade`` locates the exercise modules (phase *locate*), fixes the seed
+(*seed*), runs each exercise's checks in its own sandboxed children (*run*),
+and assembles the result (*assemble*). A fault of the grader inside a check
+becomes a ``GRADER_FAULT`` result for that check; it never takes points
+from, nor gives points to, the student.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from autograder import __version__
+from autograder.checks import EXERCISES
+from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise, Session, check_seed
+from autograder.references import Expectations, ReferenceUnavailable, load_reference
+from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.sandbox import Child, ChildDied, Limits, StudentFault
+from autograder.submission import SourceReport, Submission, inspect_source, locate
+
+DEV_SEED = 231
+"""Seed of the visible checks' inputs, in both modes: a student's self-check
+sees exactly the inputs the visible checks use when the course grades."""
+
+QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING)
+"""Verdicts shown without the check's hint: nothing to debug yet."""
+
+BREACHES = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade.
+
+    Attributes
+    ----------
+    mode : str
+        ``"dev"`` (visible checks) or ``"test"`` (visible and hidden).
+    seed : int or None
+        Seed of hidden inputs; derived from the submission when None.
+    only : tuple of str or None
+        Exercise ids to grade; all when None.
+    data_dir : Path or None
+        Where datasets are; see ``autograder.datasets``.
+    """
+
+    mode: str = "dev"
+    seed: int | None = None
+    only: tuple[str, ...] | None = None
+    data_dir: Path | None = None
+
+
+def grade(folder: Path, options: Options) -> GradingResult:
+    """Grade the submission in ``folder``."""
+    started = time.monotonic()
+    exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
+    submission = locate(folder, [e.id for e in exercises])
+    seed = options.seed if options.seed is not None else int(submission.digest()[:8], 16)
+    results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
+    if submission.ignored and results:
+        results[0].notes.append(f"ignored (not an exercise module): {', '.join(submission.ignored[:20])}")
+    return GradingResult(
+        exercises=results,
+        mode=options.mode,
+        seed=seed,
+        environment=environment(),
+        execution_time=time.monotonic() - started,
+    )
+
+
+def environment() -> dict[str, Any]:
+    """Versions and isolation level recorded with every result."""
+    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    return {
+        "grader_version": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
+        "isolation": "process: python -I -S, clean environment, rlimits, NumPy-only import path",
+        "practice_mode": os.getuid() != 0,
+    }
+
+
+def grade_exercise(exercise: Exercise, submission: Submission, options: Options, seed: int) -> ExerciseResult:
+    """Run every check of ``exercise`` that ``options.mode`` selects."""
+    checks = exercise.checks_for(options.mode)
+    path = submission.modules.get(exercise.id)
+    if path is None:
+        return _uniform(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
+    source = inspect_source(path, exercise.banned)
+    if source.syntax_error:
+        return _uniform(exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source)
+    if source.banned:
+        return _banned(exercise, checks, source.banned, source)
+    run = ExerciseRun(exercise, path, source, options, seed)
+    try:
+        results = [run_check(run, check) for check in checks]
+    finally:
+        run.close()
+    if run.banned_attempts:
+        return _banned(exercise, checks, sorted(run.banned_attempts), source)
+    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
+    return ExerciseResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        verdict=f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded",
+        checks=results,
+        seconds=run.waited,
+        peak_memory_bytes=run.peak_rss,
+        notes=source.notes,
+    )
+
+
+def _uniform(
+    exercise: Exercise, checks: tuple[Check, ...], status: Status, message: str, source: SourceReport | None = None
+) -> ExerciseResult:
+    """Every check with the same verdict (module missing, unparsable...)."""
+    results = [_result(exercise, check, status, message, check.hint) for check in checks]
+    verdict = "not submitted" if status is Status.MISSING else message
+    return ExerciseResult(exercise.id, exercise.title, verdict, results, notes=source.notes if source else [])
+
+
+def _banned(exercise: Exercise, checks: tuple[Check, ...], names: list[str], source: SourceReport) -> ExerciseResult:
+    message = (
+        f"{exercise.module} imports {', '.join(names)}: this exercise allows only NumPy and the "
+        "standard library, so it scores 0"
+    )
+    return _uniform(exercise, checks, Status.BANNED_IMPORT, message, source)
+
+
+def _result(
+    exercise: Exercise, check: Check, status: Status, message: str, hint: str, seconds: float = 0.0,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        exercise=exercise.id,
+        max_score=check.points,
+        score=check.points if status is Status.PASSED else 0.0,
+        status=status,
+        visibility=check.visibility,
+        message=message,
+        hint="" if status in QUIET else hint,
+        seconds=seconds,
+        details=details or {},
+    )
+
+
+def run_check(run: ExerciseRun, check: Check) -> CheckResult:
+    """Run one check and turn whatever happens into its result."""
+    seed = DEV_SEED if check.visibility == VISIBLE else run.seed
+    session = Session(run, check, check_seed(seed, run.exercise.id, check.name))
+    started = time.monotonic()
+    status, message, hint = Status.PASSED, "", check.hint
+    try:
+        check.run(session)
+    except CheckFailed as failure:
+        status, message, hint = failure.status, failure.message, failure.hint or check.hint
+    except StudentFault as fault:
+        status, message = fault.status, fault.message
+    except DataUnavailable as missing:
+        status, message = Status.DATA_UNAVAILABLE, str(missing)
+    except ReferenceUnavailable as missing:
+        status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
+    except Exception as error:  # noqa: BLE001 - a bug of ours must not stop the other checks
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        status = Status.GRADER_FAULT
+        message = f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+    seconds = time.monotonic() - started
+    return _result(run.exercise, check, status, message, hint, seconds, session.details)
+
+
+class ExerciseRun:
+    """One exercise being graded: its children, reference and expected values.
+
+    A child is started when a check first needs one, and started anew after
+    a child dies (timeout, crash), so one runaway check does not cost the
+    others their points. A failed import is final for the exercise.
+    """
+
+    def __init__(self, exercise: Exercise, path: Path, source: SourceReport, options: Options, seed: int):
+        self.exercise = exercise
+        self.path = path
+        self.source = source
+        self.mode = options.mode
+        self.seed = seed
+        self.data_dir = options.data_dir
+        self.limits = Limits.for_mode(options.mode)
+        self.deadline = time.monotonic() + self.limits.wall_seconds
+        self.expectations = Expectations()
+        self.banned_attempts: set[str] = set()
+        self.waited = 0.0
+        self.peak_rss = 0
+        self._child: Child | None = None
+        self._start_failure: ChildDied | None = None
+
+    def child(self) -> Child:
+        """The live child, started if needed."""
+        if self._child is not None and self._child.alive:
+            return self._child
+        self._retire()
+        if self._start_failure is not None:
+            raise self._start_failure
+        if time.monotonic() >= self.deadline:
+            raise ChildDied(Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up")
+        try:
+            self._child = Child(self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned)
+        except ChildDied as failure:
+            self._start_failure = failure
+            raise
+        return self._child
+
+    def reference(self) -> ModuleType:
+        """The exercise's reference module."""
+        return load_reference(self.exercise.id)
+
+    def dataset(self, name: str) -> Any:
+        """Load the dataset ``name``; ``DataUnavailable`` if it is absent."""
+        from autograder import datasets
+
+        try:
+            return datasets.load(name, self.data_dir)
+        except datasets.DatasetUnavailable as error:
+            raise DataUnavailable(str(error)) from None
+
+    def _retire(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self.banned_attempts |= self._child.banned_attempts
+            self.waited += self._child.waited
+            self.peak_rss = max(self.peak_rss, self._child.peak_rss)
+            self._child = None
+
+    def close(self) -> None:
+        """Stop the live child, if any."""
+        self._retire()

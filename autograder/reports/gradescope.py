@@ -1,0 +1,78 @@
+"""Gradescope's results.json, with each test's ``tags`` naming its exercise.
+
+Schema: https://gradescope-autograders.readthedocs.io/en/latest/specs/
+(top-level ``score``, ``execution_time``, ``output``, ``visibility``,
+``stdout_visibility``, ``extra_data``, ``tests``; each test ``name``,
+``score``, ``max_score``, ``status``, ``output``, ``tags``, ``visibility``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autograder.results import CheckResult, GradingResult, Status
+
+HIDDEN_VISIBILITY = "after_published"
+"""Gradescope visibility of hidden checks: students see them once grades are
+published, never their inputs (which no message contains)."""
+
+
+def to_gradescope(result: GradingResult) -> dict[str, Any]:
+    """The results.json document for ``result``."""
+    tests = [_test(check) for exercise in result.exercises for check in exercise.checks]
+    fault = " A grader fault occurred; tell your instructor." if result.grader_fault else ""
+    return {
+        "score": round(result.score, 6),
+        "max_score": round(result.max_score, 6),
+        "execution_time": round(result.execution_time, 3),
+        "output": f"Graded in {result.mode} mode: {result.score:g} / {result.max_score:g}.{fault}",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "seed": result.seed,
+            "mode": result.mode,
+            "grader_fault": result.grader_fault,
+            **result.environment,
+            "exercises": {
+                e.exercise: {
+                    "score": e.score,
+                    "max_score": e.max_score,
+                    "verdict": e.verdict,
+                    "seconds": round(e.seconds, 3),
+                    "peak_memory_bytes": e.peak_memory_bytes,
+                    "notes": e.notes,
+                }
+                for e in result.exercises
+            },
+        },
+        "tests": tests,
+    }
+
+
+def _test(check: CheckResult) -> dict[str, Any]:
+    output = check.status.value
+    if check.status is not Status.PASSED:
+        output += "".join(f"\n{text}" for text in (check.message, f"Hint: {check.hint}" if check.hint else ""))
+    return {
+        "name": f"{check.exercise}: {check.name}",
+        "score": check.score,
+        "max_score": check.max_score,
+        "status": "passed" if check.status is Status.PASSED else "failed",
+        "output": output,
+        "tags": [check.exercise],
+        "visibility": "visible" if check.visibility == "visible" else HIDDEN_VISIBILITY,
+        "extra_data": {"verdict": check.status.value, "seconds": round(check.seconds, 3), **check.details},
+    }
+
+
+def write_gradescope(result: GradingResult, path: Path) -> None:
+    """Write results.json atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(to_gradescope(result), handle, indent=2)
+    os.replace(temporary, path)

@@ -1,0 +1,12 @@
+"""Run untrusted student code in a limited child process.
+
+The parent (this package) never imports a student module. A child started
+with ``python -I -S`` runs ``harness.py``, which imports the student module
+by path and answers one request at a time; only plain numeric ``.npy``
+arrays come back, read by ``npyfile.read_npy`` and validated by the checks.
+"""
+
+from autograder.sandbox.child import Child, ChildDied, StudentFault
+from autograder.sandbox.limits import Limits
+
+__all__ = ["Child", "ChildDied", "Limits", "StudentFault"]

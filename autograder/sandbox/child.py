@@ -1,0 +1,415 @@
+"""Parent side of the sandbox: start, drive and stop one child process."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import re
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.results import Status
+from autograder.sandbox import limits as L
+from autograder.sandbox.npyfile import BadArrayFile, read_npy, write_npy
+
+HARNESS = Path(__file__).with_name("harness.py")
+MAX_TREE_DEPTH = 4  # (loss, dW) or (next_w, {"m": ...}) is depth 2
+EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
+
+_FAULTS = {
+    "missing": Status.MISSING,
+    "not_implemented": Status.NOT_ATTEMPTED,
+    "error": Status.ERROR,
+    "memory": Status.OUT_OF_MEMORY,
+    "invalid": Status.INVALID_OUTPUT,
+    "banned": Status.BANNED_IMPORT,
+    "exit": Status.EXITED,
+}
+
+
+class StudentFault(Exception):
+    """The student's code answered a request without a usable result.
+
+    The child is still alive and can take the next request.
+    """
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ChildDied(StudentFault):
+    """The child is gone (timeout, crash, early exit, memory): start anew."""
+
+
+def site_dir() -> str:
+    """A private directory in which NumPy is the only importable package."""
+    if not _SITE:
+        path = tempfile.mkdtemp(prefix="autograder-site-")
+        atexit.register(shutil.rmtree, path, True)
+        packages = Path(np.__file__).resolve().parents[1]
+        for name in ("numpy", "numpy.libs"):
+            if (packages / name).exists():
+                os.symlink(packages / name, os.path.join(path, name))
+        os.chmod(path, 0o755)
+        _SITE.append(path)
+    return _SITE[0]
+
+
+_SITE: list[str] = []
+
+
+def clean_environment(home: str) -> dict[str, str]:
+    """The child's whole environment: no variable of the grader's leaks in."""
+    threads = str(L.BLAS_THREADS)
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
+
+
+class _OutputDrain(threading.Thread):
+    """Read the child's stdout and stderr, keep the first bytes, drop the rest."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.head = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        while chunk := os.read(self.fd, 65536):
+            self.total += len(chunk)
+            room = L.OUTPUT_KEEP_BYTES - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+        os.close(self.fd)
+
+
+class Child:
+    """One sandboxed child running the trusted harness on a student module.
+
+    Parameters
+    ----------
+    module_file : Path
+        The student's module (copied into the child's private folder).
+    module_name : str
+        Name under which the harness imports it (``"svm"``).
+    limits : Limits
+        Resource limits.
+    deadline : float
+        ``time.monotonic()`` value at which the exercise budget runs out.
+    banned : frozenset of str
+        Top-level packages the child must not import.
+    """
+
+    def __init__(
+        self,
+        module_file: Path,
+        module_name: str,
+        limits: L.Limits,
+        deadline: float,
+        banned: frozenset[str],
+    ) -> None:
+        self.module_name = module_name
+        self.limits = limits
+        self.deadline = deadline
+        self.banned_attempts: set[str] = set()
+        self.waited = 0.0
+        self.peak_rss = 0
+        self._requests = 0
+        self._buffer = b""
+        self._killed_for: tuple[Status, str] | None = None
+        self._root = tempfile.mkdtemp(prefix="autograder-run-")
+        for sub in ("io", "home", "submission"):
+            os.mkdir(os.path.join(self._root, sub))
+        self._module = os.path.join(self._root, "submission", f"{module_name}.py")
+        shutil.copyfile(module_file, self._module)
+        self._io_fd = os.open(os.path.join(self._root, "io"), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self._start(banned)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def _start(self, banned: frozenset[str]) -> None:
+        request_r, self._request_w = os.pipe()
+        self._reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        home = os.path.join(self._root, "home")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(HARNESS), str(request_r), str(reply_w)],
+            stdin=subprocess.DEVNULL,
+            stdout=output_w,
+            stderr=output_w,
+            cwd=home,
+            env=clean_environment(home),
+            pass_fds=(request_r, reply_w),
+            start_new_session=True,
+        )
+        for fd in (request_r, reply_w, output_w):
+            os.close(fd)
+        self._drain = _OutputDrain(output_r)
+        self._drain.start()
+        boot = {
+            "io_dir": os.path.join(self._root, "io"),
+            "module_path": self._module,
+            "module_name": self.module_name,
+            "site_dir": site_dir(),
+            "banned": sorted(banned),
+            "max_leaves": L.MAX_LEAVES,
+            "limits": {
+                "memory_bytes": self.limits.memory_bytes,
+                "cpu_seconds": math.ceil(self._remaining() + L.CPU_SLACK_SECONDS),
+                "file_bytes": self.limits.file_bytes,
+                "processes": self.limits.processes if os.getuid() != 0 else 0,
+            },
+        }
+        self._send(boot)
+        reply = self._receive(min(L.START_SECONDS, self._remaining()), "importing the module")
+        if reply["status"] != "ready":
+            raise self._import_fault(reply)
+
+    def close(self) -> None:
+        """Stop the child and every process of its group; free its folder."""
+        os.close(self._request_w)
+        if self._proc.returncode is None:
+            self._reap(wait_seconds=EXIT_GRACE_SECONDS)
+            self._kill_group()
+            self._reap()
+        self._drain.join(timeout=1.0)
+        os.close(self._reply_r)
+        os.close(self._io_fd)
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _reap(self, wait_seconds: float | None = None) -> int | None:
+        """Collect the child's exit status and peak memory.
+
+        Blocks until it exits, or polls for ``wait_seconds`` when given.
+        """
+        end = time.monotonic() + (wait_seconds or 0.0)
+        while self._proc.returncode is None:
+            pid, status, usage = os.wait4(self._proc.pid, 0 if wait_seconds is None else os.WNOHANG)
+            if pid:
+                self._proc.returncode = os.waitstatus_to_exitcode(status)
+                self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
+            elif time.monotonic() >= end:
+                break
+            else:
+                time.sleep(0.005)
+        return self._proc.returncode
+
+    @property
+    def alive(self) -> bool:
+        """Whether the child can take another request."""
+        return self._proc.returncode is None
+
+    @property
+    def output(self) -> str:
+        """The first bytes the student's code printed (stdout and stderr)."""
+        return self._drain.head.decode("utf-8", "replace")
+
+    # -- requests -------------------------------------------------------------------
+
+    def call(self, target: str, *args: Any, seconds: float, **kwargs: Any) -> Any:
+        """Call a module function, or a handle's method (``"$h1.predict"``).
+
+        Returns
+        -------
+        ndarray, tuple, dict or None
+            The return value rebuilt from plain numeric arrays.
+        """
+        return self.request({"op": "call", "target": target, "args": args, "kwargs": kwargs}, seconds)
+
+    def request(self, request: dict[str, Any], seconds: float) -> Any:
+        """Send one request and rebuild the value of its reply."""
+        self._requests += 1
+        request_id = self._requests
+        encoded = {key: self._encode(value, request_id, [0]) for key, value in request.items()}
+        encoded["id"] = request_id
+        self._send(encoded)
+        what = re.sub(r"#\d+", "", request["target"].lstrip("$"))
+        try:
+            reply = self._receive(min(seconds, self._remaining()), what, check_limit=seconds)
+            self.banned_attempts.update(reply.get("banned", []))
+            if reply["status"] != "ok":
+                raise self._call_fault(reply, what)
+            files = reply.get("files", [])
+            if not isinstance(files, list) or len(files) > L.MAX_LEAVES:
+                raise self._tampered()
+            return self._rebuild(reply.get("tree"), request_id, len(files), 0)
+        finally:
+            self._clear_io()
+
+    def _encode(self, value: Any, request_id: int, counter: list[int]) -> Any:
+        if isinstance(value, np.ndarray):
+            name = f"in-{request_id}-{counter[0]}.npy"
+            counter[0] += 1
+            write_npy(self._io_fd, name, value)
+            return {"$npy": name}
+        if isinstance(value, dict):
+            return {str(k): self._encode(v, request_id, counter) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._encode(v, request_id, counter) for v in value]
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    def _rebuild(self, tree: Any, request_id: int, count: int, depth: int) -> Any:
+        if not isinstance(tree, list) or not tree or depth > MAX_TREE_DEPTH:
+            raise self._tampered()
+        kind = tree[0]
+        if kind == "none" and len(tree) == 1:
+            return None
+        if kind == "leaf" and len(tree) == 2 and isinstance(tree[1], int) and 0 <= tree[1] < count:
+            try:
+                return read_npy(self._io_fd, f"out-{request_id}-{tree[1]}.npy", L.RESULT_MAX_BYTES)
+            except BadArrayFile as error:
+                raise StudentFault(Status.INVALID_OUTPUT, f"unreadable result: {error}") from None
+        if kind == "tuple" and len(tree) == 2 and isinstance(tree[1], list):
+            return tuple(self._rebuild(item, request_id, count, depth + 1) for item in tree[1])
+        if kind == "dict" and len(tree) == 2 and isinstance(tree[1], dict):
+            return {
+                str(key): self._rebuild(item, request_id, count, depth + 1)
+                for key, item in tree[1].items()
+            }
+        raise self._tampered()
+
+    def _clear_io(self) -> None:
+        for name in os.listdir(self._io_fd):
+            try:
+                os.unlink(name, dir_fd=self._io_fd)
+            except (IsADirectoryError, PermissionError, FileNotFoundError):
+                pass
+
+    # -- pipes ----------------------------------------------------------------------
+
+    def _remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self._request_w, data) :]
+        except BrokenPipeError:
+            raise self._death("before it read its next request") from None
+
+    def _receive(self, seconds: float, what: str, check_limit: float | None = None) -> dict[str, Any]:
+        started = time.monotonic()
+        end = started + max(seconds, 0.0)
+        try:
+            while b"\n" not in self._buffer:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    self._killed_for = (Status.TIMEOUT, self._timeout_message(what, check_limit, seconds))
+                    self._kill_group()
+                    raise self._death(what)
+                ready, _, _ = select.select([self._reply_r], [], [], remaining)
+                if ready:
+                    chunk = os.read(self._reply_r, 65536)
+                    if not chunk:
+                        raise self._death(what)
+                    self._buffer += chunk
+                    if len(self._buffer) > L.REPLY_MAX_BYTES:
+                        raise self._tampered()
+        finally:
+            self.waited += time.monotonic() - started
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise self._tampered() from None
+        if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+            raise self._tampered()
+        return reply
+
+    def _timeout_message(self, what: str, check_limit: float | None, seconds: float) -> str:
+        if check_limit is not None and check_limit <= seconds:
+            return f"{what} did not return within the check's limit of {check_limit:g} s"
+        return f"the exercise's time budget of {self.limits.wall_seconds:g} s ran out during {what}"
+
+    # -- verdicts -------------------------------------------------------------------
+
+    def _tampered(self) -> ChildDied:
+        self._killed_for = (
+            Status.INVALID_OUTPUT,
+            "the reply channel carried something the harness did not send "
+            "(student code wrote to it); the run was stopped",
+        )
+        self._kill_group()
+        return self._death("")
+
+    def _death(self, what: str) -> ChildDied:
+        self._kill_group()
+        code = self._reap()
+        if self._killed_for:
+            return ChildDied(*self._killed_for)
+        during = f" during {what}" if what else ""
+        if code == -signal.SIGXCPU:
+            return ChildDied(Status.TIMEOUT, f"CPU time limit reached{during}")
+        if code == -signal.SIGKILL:
+            return ChildDied(Status.OUT_OF_MEMORY, f"killed by the kernel{during} (out of memory)")
+        if code == -signal.SIGXFSZ:
+            return ChildDied(Status.CRASHED, f"wrote a file larger than {self.limits.file_bytes} bytes{during}")
+        if code < 0:
+            name = signal.Signals(-code).name
+            return ChildDied(Status.CRASHED, f"crashed with signal {-code} ({name}){during}")
+        return ChildDied(
+            Status.EXITED,
+            f"the process exited with status {code}{during} before returning a result "
+            "(os._exit, sys.exit or a closed pipe); exit codes never count as passing",
+        )
+
+    def _call_fault(self, reply: dict[str, Any], what: str) -> StudentFault:
+        status = _FAULTS.get(reply["status"])
+        if status is None:
+            return self._tampered()
+        message = str(reply.get("message", ""))
+        where = f" at {reply['where']}" if reply.get("where") else ""
+        texts = {
+            Status.MISSING: f"{self.module_name}.py defines no {message}",
+            Status.NOT_ATTEMPTED: f"{what} still raises NotImplementedError",
+            Status.OUT_OF_MEMORY: (
+                f"{what} ran out of memory{where} (limit {self.limits.memory_bytes // 2**20} MiB)"
+            ),
+            Status.INVALID_OUTPUT: f"{what} returned {message}",
+            Status.EXITED: f"{what} called sys.exit(){where}; exiting never counts as passing",
+            Status.BANNED_IMPORT: f"{what}: {message}",
+        }
+        default = f"{what} raised {reply.get('type', 'an exception')}{where}: {message}"
+        return StudentFault(status, texts.get(status, default))
+
+    def _import_fault(self, reply: dict[str, Any]) -> StudentFault:
+        fault = self._call_fault(reply, f"importing {self.module_name}.py")
+        if fault.status in (Status.ERROR, Status.NOT_ATTEMPTED):
+            where = f" at {reply['where']}" if reply.get("where") else ""
+            message = f"import failed: {reply.get('type')}{where}: {reply.get('message', '')}"
+            return ChildDied(Status.IMPORT_FAILED, message)
+        return ChildDied(fault.status, fault.message)

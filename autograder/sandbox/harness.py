@@ -1,0 +1,229 @@
+"""Trusted harness that runs inside the sandboxed child process.
+
+Started by ``autograder.sandbox.child`` as ``python -I -S harness.py REQ REP``
+with two pipe descriptors. It must not import the ``autograder`` package
+(which holds reference solutions): it uses the standard library and, once
+booted, NumPy from a private site directory holding nothing else.
+
+Protocol: one JSON line per request on REQ, one JSON line per reply on REP.
+The first request is ``boot``: apply the resource limits, import NumPy,
+block banned packages, import the student module by path. Then each request
+is one operation on the student's code:
+
+- ``call``: call a function or method; the return value is written as
+  ``out-<id>-<k>.npy`` files and described by a tree of leaves.
+- ``new``: construct an instance and keep it under a handle.
+- ``get`` / ``set``: read or write an attribute of a handle.
+- ``loop``: call a method once per mini-batch of given arrays (training).
+
+Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
+directory. Student exceptions are reported, never raised.
+"""
+
+import importlib.util
+import json
+import os
+import resource
+import sys
+import traceback
+
+np = None  # NumPy, imported at boot once the limits are in place
+MESSAGE_CHARS = 400  # longest exception message sent back
+
+
+class Refused(Exception):
+    """A return value that is not made of numbers."""
+
+
+class Missing(Exception):
+    """A function, class, method or attribute the module does not define."""
+
+
+class Blocker:
+    """Meta-path finder refusing the packages an exercise bans."""
+
+    def __init__(self, banned):
+        self.banned = frozenset(banned)
+        self.attempts = []
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in self.banned:
+            self.attempts.append(top)
+            raise ImportError(
+                f"{top} may not be used here: only NumPy and the standard library"
+            )
+        return None
+
+
+class Harness:
+    """State of one child: the student module, its handles, the exchange dir."""
+
+    def __init__(self, boot, blocker):
+        self.io_dir = boot["io_dir"]
+        self.path = boot["module_path"]
+        self.max_leaves = boot["max_leaves"]
+        self.blocker = blocker
+        self.handles = {}
+        self.module = None
+
+    def import_module(self, name):
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        self.module = module
+
+    def resolve(self, target):
+        if target.startswith("$"):
+            handle, _, attribute = target[1:].partition(".")
+            owner = self.handles[handle]
+        else:
+            owner, attribute = self.module, target
+        try:
+            return getattr(owner, attribute)
+        except AttributeError:
+            raise Missing(attribute) from None
+
+    def decode(self, value):
+        if isinstance(value, dict):
+            if "$npy" in value:
+                path = os.path.join(self.io_dir, value["$npy"])
+                return np.load(path, allow_pickle=False)
+            return {key: self.decode(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.decode(item) for item in value]
+        return value
+
+    def encode(self, value, request_id, leaves):
+        if value is None:
+            return ["none"]
+        if isinstance(value, tuple) or (
+            isinstance(value, list)
+            and any(isinstance(item, (tuple, list, dict, np.ndarray)) for item in value)
+        ):
+            return ["tuple", [self.encode(item, request_id, leaves) for item in value]]
+        if isinstance(value, dict):
+            return [
+                "dict",
+                {str(key): self.encode(item, request_id, leaves) for key, item in value.items()},
+            ]
+        array = np.array(value, copy=True)
+        if array.dtype.kind not in "biuf":
+            raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
+        if len(leaves) >= self.max_leaves:
+            raise Refused(f"more than {self.max_leaves} arrays")
+        name = f"out-{request_id}-{len(leaves)}.npy"
+        np.save(os.path.join(self.io_dir, name), array, allow_pickle=False)
+        leaves.append(name)
+        return ["leaf", len(leaves) - 1]
+
+    def handle(self, request):
+        op = request["op"]
+        args = self.decode(request.get("args", []))
+        kwargs = self.decode(request.get("kwargs", {}))
+        if op == "new":
+            self.handles[request["handle"]] = self.resolve(request["target"])(*args, **kwargs)
+            return None
+        if op == "call":
+            return self.resolve(request["target"])(*args, **kwargs)
+        if op == "get":
+            return self.resolve(request["target"])
+        if op == "set":
+            handle, _, attribute = request["target"][1:].partition(".")
+            setattr(self.handles[handle], attribute, args[0])
+            return None
+        if op == "loop":
+            return self.loop(self.resolve(request["target"]), *args)
+        raise ValueError(f"unknown operation {op!r}")
+
+    def loop(self, method, x, y, order, batch_size):
+        losses = []
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            losses.append(float(method(x[batch], y[batch])))
+        return np.asarray(losses, dtype=np.float64)
+
+    def where(self, error):
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.path]
+        return f"{os.path.basename(self.path)}:{frames[-1].lineno}" if frames else ""
+
+    def describe(self, error):
+        """Reply fields for an exception raised by (or through) student code."""
+        if isinstance(error, Missing):
+            return {"status": "missing", "message": str(error)}
+        if isinstance(error, Refused):
+            return {"status": "invalid", "message": str(error)}
+        if isinstance(error, SyntaxError) and error.filename == self.path:
+            where = f"{os.path.basename(self.path)}:{error.lineno}"
+            return {"status": "error", "type": "SyntaxError", "message": str(error.msg), "where": where}
+        kinds = {NotImplementedError: "not_implemented", MemoryError: "memory", SystemExit: "exit"}
+        status = next((s for k, s in kinds.items() if isinstance(error, k)), "error")
+        if self.blocker.attempts and isinstance(error, ImportError):
+            status = "banned"
+        return {
+            "status": status,
+            "type": type(error).__name__,
+            "message": str(error)[:MESSAGE_CHARS],
+            "where": self.where(error),
+        }
+
+    def run(self, request):
+        try:
+            leaves = []
+            tree = self.encode(self.handle(request), request["id"], leaves)
+            reply = {"status": "ok", "tree": tree, "files": leaves}
+        except BaseException as error:  # noqa: BLE001 - student code may raise anything
+            reply = self.describe(error)
+        reply["banned"] = self.blocker.attempts
+        return reply
+
+
+def apply_limits(limits):
+    pairs = {
+        resource.RLIMIT_AS: limits["memory_bytes"],
+        resource.RLIMIT_CPU: limits["cpu_seconds"],
+        resource.RLIMIT_FSIZE: limits["file_bytes"],
+        resource.RLIMIT_CORE: 0,
+    }
+    if limits.get("processes"):
+        pairs[resource.RLIMIT_NPROC] = limits["processes"]
+    for which, value in pairs.items():
+        resource.setrlimit(which, (value, value))
+
+
+def send(fd, reply):
+    data = (json.dumps(reply) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def main():
+    global np
+    requests = os.fdopen(int(sys.argv[1]), "rb")
+    reply_fd = int(sys.argv[2])
+    boot = json.loads(requests.readline())
+    apply_limits(boot["limits"])
+    sys.path.append(boot["site_dir"])
+    import numpy
+
+    np = numpy
+    blocker = Blocker(boot["banned"])
+    sys.meta_path.insert(0, blocker)
+    harness = Harness(boot, blocker)
+    try:
+        harness.import_module(boot["module_name"])
+        reply = {"status": "ready"}
+    except BaseException as error:  # noqa: BLE001 - student code may raise anything
+        reply = harness.describe(error)
+        reply["phase"] = "import"
+    reply["banned"] = blocker.attempts
+    send(reply_fd, reply)
+    if reply["status"] != "ready":
+        return
+    for line in requests:
+        send(reply_fd, harness.run(json.loads(line)))
+
+
+if __name__ == "__main__":
+    main()

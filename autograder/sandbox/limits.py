@@ -1,0 +1,76 @@
+"""Resource limits of a sandboxed exercise run, each with the reason for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEV_SECONDS = 120.0
+"""Wall-clock budget of one exercise in dev mode: a student's self-check must
+answer within two minutes to be run after every edit."""
+
+TEST_SECONDS = 300.0
+"""Wall-clock budget of one exercise in test mode: hidden cases and the MLP's
+full training run; six exercises stay within Gradescope's 40-minute ceiling."""
+
+CPU_SLACK_SECONDS = 10.0
+"""CPU seconds granted beyond the wall budget, so that the wall-clock kill
+(which names the timeout) normally fires before the kernel's SIGXCPU."""
+
+MEMORY_BYTES = 2 * 1024**3
+"""Address space of the child: the MLP on 60,000 MNIST images needs about
+0.5 GB in float64; 2 GB is what a course machine can give each student."""
+
+FILE_BYTES = 512 * 1024**2
+"""Largest file the child may write: the biggest legitimate output, a
+500 x 5,000 float64 distance matrix, is 20 MB."""
+
+MAX_PROCESSES = 64
+"""Processes and threads the sandbox user may have at once (enforced when
+the child runs as an unprivileged user): OpenBLAS and NumPy need a handful."""
+
+BLAS_THREADS = 1
+"""BLAS and OpenMP threads in the child: grading runs several children in
+parallel, and one thread makes the kNN and SVM speed ratios reproducible."""
+
+OUTPUT_KEEP_BYTES = 16 * 1024
+"""Bytes of the student's stdout and stderr kept for the report; the rest is
+read and discarded so that a print flood cannot exhaust the grader."""
+
+REPLY_MAX_BYTES = 64 * 1024
+"""Longest reply line the harness may send; longer means a forged reply."""
+
+RESULT_MAX_BYTES = 256 * 1024**2
+"""Largest array file the parent reads back from the child."""
+
+MAX_LEAVES = 64
+"""Most arrays one call may return (an optimizer config holds five)."""
+
+START_SECONDS = 30.0
+"""Time allowed for the child to start and import the student module."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits applied to one child process.
+
+    Attributes
+    ----------
+    wall_seconds : float
+        Budget of the whole exercise run, across all its children.
+    memory_bytes : int
+        Address-space limit (``RLIMIT_AS``).
+    file_bytes : int
+        Largest file the child may write (``RLIMIT_FSIZE``).
+    processes : int
+        ``RLIMIT_NPROC`` when the child runs as an unprivileged user.
+    """
+
+    wall_seconds: float
+    memory_bytes: int = MEMORY_BYTES
+    file_bytes: int = FILE_BYTES
+    processes: int = MAX_PROCESSES
+
+    @classmethod
+    def for_mode(cls, mode: str) -> Limits:
+        """Limits of one exercise in ``mode`` (``"dev"`` or ``"test"``)."""
+        return cls(wall_seconds=DEV_SECONDS if mode == "dev" else TEST_SECONDS)
