@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autograder.results import Status
+from autograder.sandbox import Kept
 
 if TYPE_CHECKING:
     from autograder.grading import ExerciseRun
@@ -162,6 +163,18 @@ class Session:
     def call(self, target: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function ``target`` (or ``"$h1.method"``)."""
         return self._run.child().call(target, *args, seconds=self._check.seconds, **kwargs)
+
+    def call_keeping(self, index: int, target: str, *args: Any, **kwargs: Any) -> tuple[Any, Kept]:
+        """Call ``target`` and keep element ``index`` of its tuple in the child.
+
+        For layers: ``(out, _), cache = session.call_keeping(1, "conv_forward_naive", ...)``
+        keeps the student's cache inside the sandbox; pass ``cache`` to the
+        backward call. The returned tuple has ``None`` in its place.
+        """
+        self._handles += 1
+        kept = Kept(f"kept#{self._handles}")
+        request = {"op": "call", "target": target, "args": args, "kwargs": kwargs, "keep": [index, str(kept)]}
+        return self._run.child().request(request, self._check.seconds), kept
 
     def new(self, class_name: str, *args: Any, **kwargs: Any) -> str:
         """Construct the student's ``class_name``; return its handle."""

@@ -76,7 +76,18 @@ def compare_distances(session: Session, method: str, visibility: str) -> None:
     got = session.call(f"{handle}.{method}", X_test)
     dists = as_array(f"{method}(X)", got, (len(X_test), len(X_train)), kinds="f")
     expected = session.expected("dists", lambda: reference_distances(X_train, X_test))
-    assert_close(f"{method}(X) on duplicated points", dists, expected, rtol=RTOL, atol=DIST_ATOL)
+    suspects = [
+        ("the square root is missing (squared distances)", lambda: expected**2),
+        ("L1 distances (sum of absolute differences) instead of L2", lambda: l1_distances(X_train, X_test)),
+    ]
+    assert_close(
+        f"{method}(X) on duplicated points", dists, expected, rtol=RTOL, atol=DIST_ATOL, suspects=suspects
+    )
+
+
+def l1_distances(X_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
+    """Manhattan distances, (num_test, num_train): a common slip."""
+    return np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
 
 
 def distance_check(label: str, visibility: str) -> Check:

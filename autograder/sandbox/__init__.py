@@ -6,7 +6,7 @@ by path and answers one request at a time; only plain numeric ``.npy``
 arrays come back, read by ``npyfile.read_npy`` and validated by the checks.
 """
 
-from autograder.sandbox.child import Child, ChildDied, StudentFault
+from autograder.sandbox.child import Child, ChildDied, Kept, StudentFault
 from autograder.sandbox.limits import Limits
 
-__all__ = ["Child", "ChildDied", "Limits", "StudentFault"]
+__all__ = ["Child", "ChildDied", "Kept", "Limits", "StudentFault"]

@@ -90,6 +90,8 @@ class Harness:
             if "$npy" in value:
                 path = os.path.join(self.io_dir, value["$npy"])
                 return np.load(path, allow_pickle=False)
+            if "$handle" in value:
+                return self.handles[value["$handle"]]
             return {key: self.decode(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self.decode(item) for item in value]
@@ -126,7 +128,7 @@ class Harness:
             self.handles[request["handle"]] = self.resolve(request["target"])(*args, **kwargs)
             return None
         if op == "call":
-            return self.resolve(request["target"])(*args, **kwargs)
+            return self.keep(self.resolve(request["target"])(*args, **kwargs), request.get("keep"))
         if op == "get":
             return self.resolve(request["target"])
         if op == "set":
@@ -136,6 +138,20 @@ class Harness:
         if op == "loop":
             return self.loop(self.resolve(request["target"]), *args)
         raise ValueError(f"unknown operation {op!r}")
+
+    def keep(self, result, keep):
+        """Keep element ``index`` of a returned tuple here, as handle ``name``.
+
+        A kept element (a layer's cache) never leaves the child; ``None``
+        stands in its place in the reply.
+        """
+        if not keep:
+            return result
+        index, name = keep
+        if not isinstance(result, tuple) or not 0 <= index < len(result):
+            raise Refused(f"a {type(result).__name__}, not a tuple with an element {index}")
+        self.handles[name] = result[index]
+        return result[:index] + (None,) + result[index + 1 :]
 
     def loop(self, method, x, y, order, batch_size):
         losses = []
