@@ -110,6 +110,7 @@ class KNearestNeighbor:
         ndarray of shape (num_test, num_train)
             Same as ``compute_distances_two_loops``.
         """
+        dists = np.zeros((X.shape[0], self.X_train.shape[0]))
         # YOUR CODE HERE
         raise NotImplementedError()
         return dists
@@ -163,6 +164,7 @@ def cross_validate_k(X: np.ndarray, y: np.ndarray, k_choices: list[int], num_fol
     dict of int to list of float
         ``k_to_accuracies[k][i]`` is the accuracy on fold ``i`` with ``k``.
     """
+    k_to_accuracies = {k: [] for k in k_choices}
     # YOUR CODE HERE
     raise NotImplementedError()
     return k_to_accuracies

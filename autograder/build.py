@@ -38,7 +38,9 @@ def strip_solutions(text: str, filename: str) -> str:
         marker = line.strip()
         if marker == BEGIN:
             if opened_at:
-                raise MarkerError(f"{filename}:{number}: {BEGIN} inside the region opened at line {opened_at}")
+                raise MarkerError(
+                    f"{filename}:{number}: {BEGIN} inside the region opened at line {opened_at}"
+                )
             opened_at = number
             indent = line[: len(line) - len(line.lstrip())]
             out += [f"{indent}{stub}\n" for stub in STUB]

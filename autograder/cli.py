@@ -29,7 +29,9 @@ def parser() -> argparse.ArgumentParser:
     grade_cmd.add_argument("--mode", choices=("dev", "test"), default="dev")
     grade_cmd.add_argument("--only", type=_exercise_list, help="comma-separated exercise ids")
     grade_cmd.add_argument("--json", type=Path, help="write Gradescope's results.json here")
-    grade_cmd.add_argument("--seed", type=int, help="seed of the hidden inputs (default: from the submission)")
+    grade_cmd.add_argument(
+        "--seed", type=int, help="seed of the hidden inputs (default: from the submission)"
+    )
     grade_cmd.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
     return root
 

@@ -99,7 +99,9 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
         return _uniform(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
     source = inspect_source(path, exercise.banned)
     if source.syntax_error:
-        return _uniform(exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source)
+        return _uniform(
+            exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source
+        )
     if source.banned:
         return _banned(exercise, checks, source.banned, source)
     run = ExerciseRun(exercise, path, source, options, seed)
@@ -122,7 +124,11 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
 
 
 def _uniform(
-    exercise: Exercise, checks: tuple[Check, ...], status: Status, message: str, source: SourceReport | None = None
+    exercise: Exercise,
+    checks: tuple[Check, ...],
+    status: Status,
+    message: str,
+    source: SourceReport | None = None,
 ) -> ExerciseResult:
     """Every check with the same verdict (module missing, unparsable...)."""
     results = [_result(exercise, check, status, message, check.hint) for check in checks]
@@ -130,7 +136,9 @@ def _uniform(
     return ExerciseResult(exercise.id, exercise.title, verdict, results, notes=source.notes if source else [])
 
 
-def _banned(exercise: Exercise, checks: tuple[Check, ...], names: list[str], source: SourceReport) -> ExerciseResult:
+def _banned(
+    exercise: Exercise, checks: tuple[Check, ...], names: list[str], source: SourceReport
+) -> ExerciseResult:
     message = (
         f"{exercise.module} imports {', '.join(names)}: this exercise allows only NumPy and the "
         "standard library, so it scores 0"
@@ -139,7 +147,12 @@ def _banned(exercise: Exercise, checks: tuple[Check, ...], names: list[str], sou
 
 
 def _result(
-    exercise: Exercise, check: Check, status: Status, message: str, hint: str, seconds: float = 0.0,
+    exercise: Exercise,
+    check: Check,
+    status: Status,
+    message: str,
+    hint: str,
+    seconds: float = 0.0,
     details: dict[str, Any] | None = None,
 ) -> CheckResult:
     return CheckResult(
@@ -172,10 +185,12 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
         status, message = Status.DATA_UNAVAILABLE, str(missing)
     except ReferenceUnavailable as missing:
         status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
-    except Exception as error:  # noqa: BLE001 - a bug of ours must not stop the other checks
+    except Exception as error:  # a bug of ours must not stop the other checks
         where = traceback.extract_tb(error.__traceback__)[-1]
         status = Status.GRADER_FAULT
-        message = f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+        message = (
+            f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+        )
     seconds = time.monotonic() - started
     return _result(run.exercise, check, status, message, hint, seconds, session.details)
 
@@ -212,7 +227,9 @@ class ExerciseRun:
         if self._start_failure is not None:
             raise self._start_failure
         if time.monotonic() >= self.deadline:
-            raise ChildDied(Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up")
+            raise ChildDied(
+                Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
+            )
         try:
             self._child = Child(self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned)
         except ChildDied as failure:

@@ -33,7 +33,9 @@ def load_reference(exercise: str) -> ModuleType:
     folder = solutions_dir()
     if folder is None or not (folder / f"{exercise}.py").is_file():
         raise ReferenceUnavailable(f"no reference solution for {exercise} is installed")
-    spec = importlib.util.spec_from_file_location(f"autograder_reference_{exercise}", folder / f"{exercise}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"autograder_reference_{exercise}", folder / f"{exercise}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

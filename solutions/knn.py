@@ -112,6 +112,7 @@ class KNearestNeighbor:
         ndarray of shape (num_test, num_train)
             Same as ``compute_distances_two_loops``.
         """
+        dists = np.zeros((X.shape[0], self.X_train.shape[0]))
         ### BEGIN SOLUTION
         squared = (
             np.sum(X**2, axis=1)[:, np.newaxis]
@@ -173,10 +174,10 @@ def cross_validate_k(X: np.ndarray, y: np.ndarray, k_choices: list[int], num_fol
     dict of int to list of float
         ``k_to_accuracies[k][i]`` is the accuracy on fold ``i`` with ``k``.
     """
+    k_to_accuracies = {k: [] for k in k_choices}
     ### BEGIN SOLUTION
     X_folds = np.array_split(X, num_folds)
     y_folds = np.array_split(y, num_folds)
-    k_to_accuracies = {k: [] for k in k_choices}
     for i in range(num_folds):
         classifier = KNearestNeighbor()
         classifier.train(

@@ -54,9 +54,7 @@ def svm_loss_naive(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> t
     return loss, dW
 
 
-def svm_loss_vectorized(
-    W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float
-) -> tuple[float, np.ndarray]:
+def svm_loss_vectorized(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
     """Structured SVM loss, vectorized implementation (no Python loops).
 
     Parameters and returns are those of ``svm_loss_naive``.
@@ -79,6 +77,8 @@ def svm_loss_vectorized(
     dW : ndarray of shape (D, C)
         The same gradient as ``svm_loss_naive``.
     """
+    loss = 0.0
+    dW = np.zeros(W.shape)
     ### BEGIN SOLUTION
     num_train = X.shape[0]
     rows = np.arange(num_train)

@@ -15,7 +15,12 @@ from tests.conftest import ASSIGNMENTS, DATA_DIR, SOLUTIONS
 @pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_reference_scores_full_marks(exercise, mode):
     result = grade(SOLUTIONS, Options(mode=mode, only=(exercise,), data_dir=DATA_DIR))
-    failed = [(c.name, c.status.value, c.message) for e in result.exercises for c in e.checks if c.score < c.max_score]
+    failed = [
+        (c.name, c.status.value, c.message)
+        for e in result.exercises
+        for c in e.checks
+        if c.score < c.max_score
+    ]
     assert failed == []
     assert result.score == result.max_score > 0
 

@@ -186,7 +186,9 @@ class Session:
 
     def get(self, handle: str, attribute: str) -> Any:
         """Read ``attribute`` of the student's object ``handle``."""
-        return self._run.child().request({"op": "get", "target": f"{handle}.{attribute}"}, self._check.seconds)
+        return self._run.child().request(
+            {"op": "get", "target": f"{handle}.{attribute}"}, self._check.seconds
+        )
 
     def set(self, handle: str, attribute: str, value: Any) -> None:
         """Set ``attribute`` of the student's object ``handle`` to ``value``."""

@@ -70,7 +70,9 @@ def as_array(
     if finite and value.dtype.kind == "f" and not np.all(np.isfinite(value)):
         bad = np.argwhere(~np.isfinite(value))
         where = _index(tuple(bad[0])) if bad.size else ""
-        raise _invalid(subject, "finite numbers", f"{value[tuple(bad[0])]} at {where} ({len(bad)} non-finite)")
+        raise _invalid(
+            subject, "finite numbers", f"{value[tuple(bad[0])]} at {where} ({len(bad)} non-finite)"
+        )
     return value
 
 

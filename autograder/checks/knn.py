@@ -131,6 +131,12 @@ def check_speed(session: Session) -> None:
             "compute_distances_no_loops speed",
             lambda: baseline.compute_distances_two_loops(X_test),
             lambda: session.call(f"{handle}.compute_distances_no_loops", X_test),
+            lambda got, expected: assert_close(
+                "compute_distances_no_loops(X) on the timed input",
+                as_array("compute_distances_no_loops(X)", got, expected.shape, kinds="f"),
+                expected,
+                atol=DIST_ATOL,
+            ),
         )
     )
 
@@ -279,7 +285,9 @@ EXERCISE = Exercise(
             seconds=30.0,
         ),
         predict_labels_check((1, 2, 4, 5), VISIBLE),
-        Check("predict with 0, 1 and 2 loops", 1, check_predict, "predict computes dists then predict_labels"),
+        Check(
+            "predict with 0, 1 and 2 loops", 1, check_predict, "predict computes dists then predict_labels"
+        ),
         Check(
             "cross-validation fold accuracies",
             2,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from autograder.checks.base import CheckFailed
 
@@ -23,26 +24,42 @@ REPEATS = 3
 """Runs of each side; the fastest counts, as in ``timeit``."""
 
 
-def best_time(run: Callable[[], object]) -> float:
-    """Fastest of ``REPEATS`` runs of ``run``, in seconds."""
+def best_time(run: Callable[[], Any]) -> tuple[float, Any]:
+    """Fastest of ``REPEATS`` runs of ``run`` in seconds, and its last value."""
     times = []
     for _ in range(REPEATS):
         started = time.perf_counter()
-        run()
+        value = run()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return min(times), value
 
 
-def check_speedup(subject: str, baseline: Callable[[], object], student: Callable[[], object]) -> dict:
-    """Require ``student`` to be ``SPEEDUP_MIN`` times faster than ``baseline``.
+def check_speedup(
+    subject: str,
+    baseline: Callable[[], Any],
+    student: Callable[[], Any],
+    verify: Callable[[Any, Any], None],
+) -> dict:
+    """Require ``student`` to be correct and ``SPEEDUP_MIN`` times faster than ``baseline``.
+
+    Parameters
+    ----------
+    subject : str
+        What is timed, for messages.
+    baseline, student : callable
+        The trusted loop version and the student's call, on the same input.
+    verify : callable
+        ``verify(student_value, baseline_value)`` raises ``CheckFailed`` when
+        the student's answer is wrong: a fast wrong answer earns nothing.
 
     Returns
     -------
     dict
         ``baseline_seconds``, ``student_seconds`` and ``ratio`` for the report.
     """
-    base = best_time(baseline)
-    mine = best_time(student)
+    base, expected = best_time(baseline)
+    mine, got = best_time(student)
+    verify(got, expected)
     ratio = base / max(mine, 1e-9)
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(

@@ -60,7 +60,9 @@ def regularization(rng: np.random.Generator, visibility: str, positive: bool) ->
     return VISIBLE_REG if visibility == VISIBLE else float(rng.uniform(0.05, 2.0))
 
 
-def known_bugs(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[list[Suspect], list[Suspect]]:
+def known_bugs(
+    W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float
+) -> tuple[list[Suspect], list[Suspect]]:
     """What the usual bugs return, as suspects for the loss and for dW."""
     num = len(X)
     rows = np.arange(num)
@@ -74,7 +76,10 @@ def known_bugs(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple
     column[rows, y] = -active.sum(axis=1)
     data_grad = X.T @ column / num
     loss_bugs: list[Suspect] = [
-        ("the correct class is counted in the margins (each example adds 1)", lambda: data_loss + 1 + penalty),
+        (
+            "the correct class is counted in the margins (each example adds 1)",
+            lambda: data_loss + 1 + penalty,
+        ),
         ("the loss is not divided by N", lambda: data_loss * num + penalty),
     ]
     grad_bugs: list[Suspect] = [
@@ -87,7 +92,10 @@ def known_bugs(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple
     if reg:
         loss_bugs += [
             ("reg is in the gradient but not in the loss", lambda: data_loss),
-            ("the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)", lambda: data_loss + penalty / 2),
+            (
+                "the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)",
+                lambda: data_loss + penalty / 2,
+            ),
         ]
         grad_bugs += [
             ("the regularization gradient 2 * reg * W is missing", lambda: data_grad),
@@ -111,7 +119,9 @@ def value_check(function: str, part: str, positive_reg: bool, visibility: str) -
         W, X, y = svm_inputs(session.rng, visibility)
         reg = regularization(session.rng, visibility, positive_reg)
         loss, dW = student_loss(session, function, W, X, y, reg)
-        ref_loss, ref_dW = session.expected("loss_dW", lambda: getattr(session.reference, function)(W, X, y, reg))
+        ref_loss, ref_dW = session.expected(
+            "loss_dW", lambda: getattr(session.reference, function)(W, X, y, reg)
+        )
         loss_bugs, grad_bugs = known_bugs(W, X, y, reg)
         subject = f"{part} of {function} with reg={reg:g}"
         if part == "loss":
@@ -139,7 +149,11 @@ def gradient_check(function: str) -> Check:
 
     def run(session: Session) -> None:
         W, X, y = svm_inputs(session.rng, VISIBLE)
-        _, dW = student_loss(session, function, W, X, y, VISIBLE_REG)
+        loss, dW = student_loss(session, function, W, X, y, VISIBLE_REG)
+        ref_loss, _ = session.expected(
+            "loss_dW", lambda: getattr(session.reference, function)(W, X, y, VISIBLE_REG)
+        )
+        assert_close(f"loss of {function} (the gradient is checked on a correct loss only)", loss, ref_loss)
         worst = check_gradient(
             f"dW of {function}",
             dW,
@@ -160,10 +174,9 @@ def gradient_check(function: str) -> Check:
 def check_no_loops(session: Session) -> None:
     """svm_loss_vectorized is correct and contains no loop nor comprehension."""
     W, X, y = svm_inputs(session.rng, VISIBLE)
-    loss, dW = student_loss(session, "svm_loss_vectorized", W, X, y, VISIBLE_REG)
-    ref_loss, ref_dW = session.expected("loss_dW", lambda: session.reference.svm_loss_naive(W, X, y, VISIBLE_REG))
-    assert_close("loss of svm_loss_vectorized", loss, ref_loss)
-    assert_close("dW of svm_loss_vectorized", dW, ref_dW)
+    got = session.call("svm_loss_vectorized", W, X, y, VISIBLE_REG)
+    expected = session.expected("loss_dW", lambda: session.reference.svm_loss_naive(W, X, y, VISIBLE_REG))
+    assert_correct("svm_loss_vectorized", got, expected, W.shape)
     loops = session.source.loops_in("svm_loss_vectorized")
     if loops:
         raise CheckFailed("svm_loss_vectorized", "no for, while or comprehension", ", ".join(loops))
@@ -181,8 +194,16 @@ def check_speed(session: Session) -> None:
             "svm_loss_vectorized speed",
             lambda: naive(W, X, y, 0.1),
             lambda: session.call("svm_loss_vectorized", W, X, y, 0.1),
+            lambda got, expected: assert_correct("svm_loss_vectorized", got, expected, W.shape),
         )
     )
+
+
+def assert_correct(function: str, got, expected: tuple[float, np.ndarray], shape: tuple[int, int]) -> None:
+    """Validate a returned ``(loss, dW)`` and compare it with the reference's."""
+    loss, dW = as_tuple(f"{function}(W, X, y, reg)", got, 2)
+    assert_close(f"loss of {function}", as_scalar(f"loss of {function}", loss), expected[0])
+    assert_close(f"dW of {function}", as_array(f"dW of {function}", dW, shape, kinds="f"), expected[1])
 
 
 EXERCISE = Exercise(

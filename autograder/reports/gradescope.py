@@ -56,7 +56,9 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
 def _test(check: CheckResult) -> dict[str, Any]:
     output = check.status.value
     if check.status is not Status.PASSED:
-        output += "".join(f"\n{text}" for text in (check.message, f"Hint: {check.hint}" if check.hint else ""))
+        output += "".join(
+            f"\n{text}" for text in (check.message, f"Hint: {check.hint}" if check.hint else "")
+        )
     return {
         "name": f"{check.exercise}: {check.name}",
         "score": check.score,

@@ -8,11 +8,11 @@ never confused with a failed check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Verdict of one check. Only ``PASSED`` earns points."""
 
     PASSED = "passed"
@@ -153,7 +153,5 @@ class GradingResult:
     def grader_fault(self) -> bool:
         """Whether any check ended in a fault of the grader itself."""
         return any(
-            check.status is Status.GRADER_FAULT
-            for exercise in self.exercises
-            for check in exercise.checks
+            check.status is Status.GRADER_FAULT for exercise in self.exercises for check in exercise.checks
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
-import re
 import os
+import re
 import select
 import shutil
 import signal
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from autograder.results import Status
-from autograder.sandbox import limits as L
+from autograder.sandbox import limits as lim
 from autograder.sandbox.npyfile import BadArrayFile, read_npy, write_npy
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -79,7 +80,7 @@ _SITE: list[str] = []
 
 def clean_environment(home: str) -> dict[str, str]:
     """The child's whole environment: no variable of the grader's leaks in."""
-    threads = str(L.BLAS_THREADS)
+    threads = str(lim.BLAS_THREADS)
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": home,
@@ -103,7 +104,7 @@ class _OutputDrain(threading.Thread):
     def run(self) -> None:
         while chunk := os.read(self.fd, 65536):
             self.total += len(chunk)
-            room = L.OUTPUT_KEEP_BYTES - len(self.head)
+            room = lim.OUTPUT_KEEP_BYTES - len(self.head)
             if room > 0:
                 self.head += chunk[:room]
         os.close(self.fd)
@@ -130,7 +131,7 @@ class Child:
         self,
         module_file: Path,
         module_name: str,
-        limits: L.Limits,
+        limits: lim.Limits,
         deadline: float,
         banned: frozenset[str],
     ) -> None:
@@ -182,16 +183,16 @@ class Child:
             "module_name": self.module_name,
             "site_dir": site_dir(),
             "banned": sorted(banned),
-            "max_leaves": L.MAX_LEAVES,
+            "max_leaves": lim.MAX_LEAVES,
             "limits": {
                 "memory_bytes": self.limits.memory_bytes,
-                "cpu_seconds": math.ceil(self._remaining() + L.CPU_SLACK_SECONDS),
+                "cpu_seconds": math.ceil(self._remaining() + lim.CPU_SLACK_SECONDS),
                 "file_bytes": self.limits.file_bytes,
                 "processes": self.limits.processes if os.getuid() != 0 else 0,
             },
         }
         self._send(boot)
-        reply = self._receive(min(L.START_SECONDS, self._remaining()), "importing the module")
+        reply = self._receive(min(lim.START_SECONDS, self._remaining()), "importing the module")
         if reply["status"] != "ready":
             raise self._import_fault(reply)
 
@@ -208,10 +209,8 @@ class Child:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _kill_group(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def _reap(self, wait_seconds: float | None = None) -> int | None:
         """Collect the child's exit status and peak memory.
@@ -266,7 +265,7 @@ class Child:
             if reply["status"] != "ok":
                 raise self._call_fault(reply, what)
             files = reply.get("files", [])
-            if not isinstance(files, list) or len(files) > L.MAX_LEAVES:
+            if not isinstance(files, list) or len(files) > lim.MAX_LEAVES:
                 raise self._tampered()
             return self._rebuild(reply.get("tree"), request_id, len(files), 0)
         finally:
@@ -296,24 +295,21 @@ class Child:
             return None
         if kind == "leaf" and len(tree) == 2 and isinstance(tree[1], int) and 0 <= tree[1] < count:
             try:
-                return read_npy(self._io_fd, f"out-{request_id}-{tree[1]}.npy", L.RESULT_MAX_BYTES)
+                return read_npy(self._io_fd, f"out-{request_id}-{tree[1]}.npy", lim.RESULT_MAX_BYTES)
             except BadArrayFile as error:
                 raise StudentFault(Status.INVALID_OUTPUT, f"unreadable result: {error}") from None
         if kind == "tuple" and len(tree) == 2 and isinstance(tree[1], list):
             return tuple(self._rebuild(item, request_id, count, depth + 1) for item in tree[1])
         if kind == "dict" and len(tree) == 2 and isinstance(tree[1], dict):
             return {
-                str(key): self._rebuild(item, request_id, count, depth + 1)
-                for key, item in tree[1].items()
+                str(key): self._rebuild(item, request_id, count, depth + 1) for key, item in tree[1].items()
             }
         raise self._tampered()
 
     def _clear_io(self) -> None:
         for name in os.listdir(self._io_fd):
-            try:
+            with contextlib.suppress(IsADirectoryError, PermissionError, FileNotFoundError):
                 os.unlink(name, dir_fd=self._io_fd)
-            except (IsADirectoryError, PermissionError, FileNotFoundError):
-                pass
 
     # -- pipes ----------------------------------------------------------------------
 
@@ -344,7 +340,7 @@ class Child:
                     if not chunk:
                         raise self._death(what)
                     self._buffer += chunk
-                    if len(self._buffer) > L.REPLY_MAX_BYTES:
+                    if len(self._buffer) > lim.REPLY_MAX_BYTES:
                         raise self._tampered()
         finally:
             self.waited += time.monotonic() - started
@@ -384,7 +380,9 @@ class Child:
         if code == -signal.SIGKILL:
             return ChildDied(Status.OUT_OF_MEMORY, f"killed by the kernel{during} (out of memory)")
         if code == -signal.SIGXFSZ:
-            return ChildDied(Status.CRASHED, f"wrote a file larger than {self.limits.file_bytes} bytes{during}")
+            return ChildDied(
+                Status.CRASHED, f"wrote a file larger than {self.limits.file_bytes} bytes{during}"
+            )
         if code < 0:
             name = signal.Signals(-code).name
             return ChildDied(Status.CRASHED, f"crashed with signal {-code} ({name}){during}")

@@ -8,6 +8,7 @@ size before reading any data, and never unpickles.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 
@@ -33,10 +34,8 @@ def write_npy(dir_fd: int, name: str, array: np.ndarray) -> None:
     A file or link already at that name (planted by the child) is removed
     first, so the parent never writes through a link.
     """
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        pass
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
     with os.fdopen(fd, "wb") as handle:
