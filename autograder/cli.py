@@ -14,6 +14,7 @@ from autograder import __version__
 from autograder.checks import EXERCISES
 from autograder.grading import Options, grade
 from autograder.reports import to_text, write_gradescope
+from autograder.reports.plots import save_figures
 
 EXIT_USAGE = 2
 EXIT_GRADER_FAULT = 3
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         "--seed", type=int, help="seed of the hidden inputs (default: from the submission)"
     )
     grade_cmd.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    grade_cmd.add_argument(
+        "--plots", type=Path, help="write the MLP's training curve and confusion matrix here"
+    )
     return root
 
 
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     print(to_text(result))
     if args.json:
         write_gradescope(result, args.json)
+    if args.plots:
+        save_figures(result, args.plots)
     return EXIT_GRADER_FAULT if result.grader_fault else 0
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import math
 import os
@@ -334,17 +335,11 @@ def parse_idx(data: bytes, kind: Literal["images", "labels"]) -> np.ndarray:
         raise ValueError(f"kind must be 'images' or 'labels', not {kind!r}")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise IDXFormatError(
-            f"IDX {kind} file too short for its header: {len(data)} bytes"
-        )
+        raise IDXFormatError(f"IDX {kind} file too short for its header: {len(data)} bytes")
     found = int.from_bytes(data[0:4], "big")
     if found != magic:
-        raise IDXFormatError(
-            f"bad IDX magic number 0x{found:08x} for {kind} (expected 0x{magic:08x})"
-        )
-    dims = tuple(
-        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
+        raise IDXFormatError(f"bad IDX magic number 0x{found:08x} for {kind} (expected 0x{magic:08x})")
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if 0 in dims:
         raise IDXFormatError(f"IDX {kind} file has a zero dimension: {dims}")
     expected = header + math.prod(dims)
@@ -385,9 +380,7 @@ def _read_file(path: Path) -> tuple[bytes, bytes]:
     return raw, raw
 
 
-def read_idx(
-    path: str | os.PathLike[str], kind: Literal["images", "labels"]
-) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], kind: Literal["images", "labels"]) -> np.ndarray:
     """Read an IDX file from disk, gzipped (detected by its magic bytes) or not.
 
     Parameters
@@ -448,19 +441,26 @@ def _holds(folder: Path, name: str) -> bool:
     )
 
 
+def _normalized(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
 def _candidates(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    others = {_normalized(other) for other in DATASETS if other != name}
     found: list[Path] = []
     for base in (data_dir, os.environ.get(ENV_VAR) or None):
         if base is not None:
             base = Path(base).expanduser()
-            found += [base, base / name]
+            found.append(base / name)
+            # The files of MNIST and Fashion-MNIST have the same names: a folder
+            # named after another data set is not this one.
+            if _normalized(base.name) not in others:
+                found.append(base)
     found.append(cache_dir() / name)
     return found
 
 
-def find_data_dir(
-    name: str, data_dir: str | os.PathLike[str] | None = None
-) -> Path | None:
+def find_data_dir(name: str, data_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """Find the directory holding all four files of a data set.
 
     Parameters
@@ -474,9 +474,16 @@ def find_data_dir(
     Returns
     -------
     Path or None
-        The first of ``data_dir``, ``data_dir/<name>``, ``$AUTOGRADER_DATA``,
-        ``$AUTOGRADER_DATA/<name>``, ``cache_dir()/<name>`` that holds the four
-        files (each gzipped or decompressed), or None.
+        The first of ``data_dir/<name>``, ``data_dir``,
+        ``$AUTOGRADER_DATA/<name>``, ``$AUTOGRADER_DATA``, ``cache_dir()/<name>``
+        that holds the four files (each gzipped or decompressed), or None.
+
+    Notes
+    -----
+    MNIST and Fashion-MNIST use the same file names, so a directory whose own
+    name is that of another data set (compared ignoring case and punctuation,
+    e.g. ``mnist`` when looking for ``"fashion-mnist"``) is not taken as the
+    data set's folder.
     """
     _spec(name)
     for folder in _candidates(name, data_dir):
@@ -531,9 +538,7 @@ def _fetch(url: str, dest: Path, md5: str, progress: bool) -> None:
     """Download ``url`` to ``dest`` atomically if its MD5 is ``md5``; raise otherwise."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"refusing non-HTTP URL {url!r}")
-    fd, tmp_name = tempfile.mkstemp(
-        dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"
-    )
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         digest = hashlib.md5(usedforsecurity=False)
@@ -560,17 +565,13 @@ def _fetch(url: str, dest: Path, md5: str, progress: bool) -> None:
         if total is not None and size != total:
             raise OSError(f"{url}: received {size} of {total} bytes")
         if digest.hexdigest() != md5:
-            raise OSError(
-                f"{url}: MD5 {digest.hexdigest()} does not match published {md5}"
-            )
+            raise OSError(f"{url}: MD5 {digest.hexdigest()} does not match published {md5}")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _unavailable_message(
-    name: str, data_dir: str | os.PathLike[str] | None, why: str
-) -> str:
+def _unavailable_message(name: str, data_dir: str | os.PathLike[str] | None, why: str) -> str:
     remotes = _spec(name).values()
     looked = "\n".join(f"  - {p}" for p in _candidates(name, data_dir))
     urls = "\n".join(f"  - {url}" for r in remotes for url in r.urls)
@@ -614,7 +615,12 @@ def download_dataset(name: str, progress: bool = True) -> Path:
         If a file could be downloaded from none of its mirrors.
     """
     folder = cache_dir() / name
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetUnavailable(
+            _unavailable_message(name, None, f"cannot create the cache folder {folder}: {exc}")
+        ) from None
     for remote in _spec(name).values():
         if _locate_file(folder, remote) is not None:
             continue
@@ -623,12 +629,12 @@ def download_dataset(name: str, progress: bool = True) -> Path:
             try:
                 _fetch(url, folder / remote.filename, remote.md5, progress)
                 break
-            except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
+            # URLError, HTTPError and timeouts are OSErrors; a connection cut
+            # mid-body raises http.client.IncompleteRead, an HTTPException.
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 errors.append(f"{url}: {exc}")
         else:
-            why = f"could not download {remote.filename}:\n" + "\n".join(
-                f"    {e}" for e in errors
-            )
+            why = f"could not download {remote.filename}:\n" + "\n".join(f"    {e}" for e in errors)
             raise DatasetUnavailable(_unavailable_message(name, None, why))
     return folder
 
@@ -638,9 +644,7 @@ def download_dataset(name: str, progress: bool = True) -> Path:
 
 def _load_file(path: Path, remote: RemoteFile) -> tuple[np.ndarray, FileRecord]:
     raw, data = _read_file(path)
-    kind: Literal["images", "labels"] = (
-        "images" if remote.role.endswith("images") else "labels"
-    )
+    kind: Literal["images", "labels"] = "images" if remote.role.endswith("images") else "labels"
     try:
         array = parse_idx(data, kind)
     except IDXFormatError as exc:
@@ -659,6 +663,7 @@ def _load_file(path: Path, remote: RemoteFile) -> tuple[np.ndarray, FileRecord]:
         evidence = "content md5"
     else:
         evidence = ""
+        _refuse_other_dataset(path, remote, md5, data)
     record = FileRecord(
         filename=path.name,
         samples=int(array.shape[0]),
@@ -668,6 +673,18 @@ def _load_file(path: Path, remote: RemoteFile) -> tuple[np.ndarray, FileRecord]:
         md5=md5,
     )
     return array, record
+
+
+def _refuse_other_dataset(path: Path, remote: RemoteFile, md5: str, data: bytes) -> None:
+    """Raise if a file is the official file of another data set or role."""
+    content_md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    for other_name, files in DATASETS.items():
+        for other in files.values():
+            if other is not remote and (md5 == other.md5 or content_md5 == other.content_md5):
+                raise IDXFormatError(
+                    f"{path} is the official {other.filename} of {other_name!r}, "
+                    f"not the {remote.filename} expected here"
+                )
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -713,9 +730,7 @@ def load(
     folder = find_data_dir(name, data_dir)
     if folder is None:
         if not download:
-            raise DatasetUnavailable(
-                _unavailable_message(name, data_dir, "its files were not found")
-            )
+            raise DatasetUnavailable(_unavailable_message(name, data_dir, "its files were not found"))
         folder = download_dataset(name, progress=progress)
     arrays: dict[Role, np.ndarray] = {}
     records: list[FileRecord] = []
@@ -723,9 +738,7 @@ def load(
         path = _locate_file(folder, remotes[role])
         if path is None:  # removed between locating and reading
             raise DatasetUnavailable(
-                _unavailable_message(
-                    name, data_dir, f"{remotes[role].filename} vanished"
-                )
+                _unavailable_message(name, data_dir, f"{remotes[role].filename} vanished")
             )
         arrays[role], record = _load_file(path, remotes[role])
         records.append(record)
@@ -736,9 +749,7 @@ def load(
     for split, images, labels in pairs:
         n_images, n_labels = arrays[images].shape[0], arrays[labels].shape[0]
         if n_images != n_labels:
-            raise IDXFormatError(
-                f"{folder}: {split} split has {n_images} images but {n_labels} labels"
-            )
+            raise IDXFormatError(f"{folder}: {split} split has {n_images} images but {n_labels} labels")
     return Dataset(
         name=name,
         x_train=_readonly(arrays["train_images"].reshape(-1, IMAGE_SIDE * IMAGE_SIDE)),

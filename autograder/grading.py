@@ -13,6 +13,7 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +23,7 @@ import numpy as np
 
 from autograder import __version__
 from autograder.checks import EXERCISES
-from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise, Session, check_seed
+from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise, Session
 from autograder.references import Expectations, ReferenceUnavailable, load_reference
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault
@@ -172,7 +173,7 @@ def _result(
 def run_check(run: ExerciseRun, check: Check) -> CheckResult:
     """Run one check and turn whatever happens into its result."""
     seed = DEV_SEED if check.visibility == VISIBLE else run.seed
-    session = Session(run, check, check_seed(seed, run.exercise.id, check.name))
+    session = Session(run, check, seed)
     started = time.monotonic()
     status, message, hint = Status.PASSED, "", check.hint
     try:
@@ -218,6 +219,7 @@ class ExerciseRun:
         self.peak_rss = 0
         self._child: Child | None = None
         self._start_failure: ChildDied | None = None
+        self._once: dict[str, tuple[bool, Any]] = {}
 
     def child(self) -> Child:
         """The live child, started if needed."""
@@ -236,6 +238,18 @@ class ExerciseRun:
             self._start_failure = failure
             raise
         return self._child
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The value of ``compute()`` for ``key``, computed on first request."""
+        if key not in self._once:
+            try:
+                self._once[key] = (True, compute())
+            except Exception as error:
+                self._once[key] = (False, error)
+        ok, value = self._once[key]
+        if not ok:
+            raise value
+        return value
 
     def reference(self) -> ModuleType:
         """The exercise's reference module."""

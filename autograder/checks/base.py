@@ -57,6 +57,9 @@ class Check:
         (test mode only, inputs drawn from the submission's seed).
     seconds : float
         Wall-clock limit of the check's calls into student code.
+    modes : tuple of str
+        Modes the check runs in; a check that only makes sense in one mode
+        (the MLP's validation accuracy in dev) names it.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Check:
     hint: str
     visibility: str = VISIBLE
     seconds: float = CHECK_SECONDS
+    modes: tuple[str, ...] = ("dev", "test")
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ class Exercise:
 
     def checks_for(self, mode: str) -> tuple[Check, ...]:
         """The checks run in ``mode``: visible ones in dev, all in test."""
-        return tuple(c for c in self.checks if mode == "test" or c.visibility == VISIBLE)
+        return tuple(
+            c for c in self.checks if mode in c.modes and (mode == "test" or c.visibility == VISIBLE)
+        )
 
 
 class CheckFailed(Exception):
@@ -136,8 +142,10 @@ class Session:
 
     Attributes
     ----------
+    seed : int
+        The dev seed for visible checks, the submission's for hidden ones.
     rng : numpy.random.Generator
-        Source of the check's inputs.
+        Source of the check's inputs, drawn from ``seed`` and the check's name.
     mode : str
         ``"dev"`` or ``"test"``.
     source : SourceReport
@@ -146,10 +154,11 @@ class Session:
         Measurements the check records for reports and plots.
     """
 
-    def __init__(self, run: ExerciseRun, check: Check, rng: np.random.Generator) -> None:
+    def __init__(self, run: ExerciseRun, check: Check, seed: int) -> None:
         self._run = run
         self._check = check
-        self.rng = rng
+        self.seed = seed
+        self.rng = check_seed(seed, run.exercise.id, check.name)
         self.mode = run.mode
         self.source: SourceReport = run.source
         self.details: dict[str, Any] = {}
@@ -196,13 +205,25 @@ class Session:
         self._run.child().request(request, self._check.seconds)
 
     def loop(self, method: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> Any:
-        """Call ``method(x[batch], y[batch])`` for consecutive batches of ``order``."""
+        """Call ``method(x[batch], y[batch])`` for consecutive batches of each row
+        of ``order`` (an ndarray of shape (epochs, N)); return the losses."""
         request = {"op": "loop", "target": method, "args": [x, y, order, batch_size]}
         return self._run.child().request(request, self._check.seconds)
 
     def expected(self, key: str, compute: Callable[[], Any]) -> Any:
         """The expected value ``key`` of this check, from the store or ``compute()``."""
         return self._run.expectations.get(f"{self._check.name}/{key}", compute)
+
+    def seed_global_rng(self, seed: int) -> None:
+        """Seed NumPy's global generator in the child (``np.random.seed``)."""
+        self._run.child().request(
+            {"op": "seed", "target": "numpy.random", "args": [seed]}, self._check.seconds
+        )
+
+    def once(self, key: str, compute: Callable[[Session], Any]) -> Any:
+        """``compute(session)`` run once per exercise run and shared by the checks
+        that ask for ``key`` (the MLP's training run); a failure is shared too."""
+        return self._run.once(key, lambda: compute(self))
 
     def dataset(self, name: str) -> Any:
         """The dataset ``name`` (``"mnist"``), or ``DataUnavailable``."""

@@ -15,6 +15,7 @@ is one operation on the student's code:
 - ``new``: construct an instance and keep it under a handle.
 - ``get`` / ``set``: read or write an attribute of a handle.
 - ``loop``: call a method once per mini-batch of given arrays (training).
+- ``seed``: seed NumPy's global generator (student code may draw from it).
 
 Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
 directory. Student exceptions are reported, never raised.
@@ -133,6 +134,9 @@ class Harness:
             handle, _, attribute = request["target"][1:].partition(".")
             setattr(self.handles[handle], attribute, args[0])
             return None
+        if op == "seed":
+            np.random.seed(args[0])
+            return None
         if op == "loop":
             return self.loop(self.resolve(request["target"]), *args)
         raise ValueError(f"unknown operation {op!r}")
@@ -152,10 +156,13 @@ class Harness:
         return (*result[:index], None, *result[index + 1 :])
 
     def loop(self, method, x, y, order, batch_size):
+        """Call ``method(x[batch], y[batch])`` for each batch of each row of
+        ``order`` (one row per epoch); return the losses as floats."""
         losses = []
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            losses.append(float(method(x[batch], y[batch])))
+        for epoch in order:
+            for start in range(0, len(epoch), batch_size):
+                batch = epoch[start : start + batch_size]
+                losses.append(float(method(x[batch], y[batch])))
         return np.asarray(losses, dtype=np.float64)
 
     def where(self, error):

@@ -1,0 +1,329 @@
+"""Exercise 6: a NumPy-only MNIST MLP (``mlp.py``, the Deep-ML lab API).
+
+The student writes ``NeuralNetwork`` (784 -> 128 ReLU -> 10 softmax) with
+manual forward and backward passes. The grader, not the student, drives the
+training: it seeds NumPy's global generator, shuffles with its own seed,
+calls ``train_step`` on batches of 64 for ``EPOCHS`` epochs, then ``predict``
+on evaluation images. Labels of the evaluation images never enter the child:
+accuracy and the confusion matrix are computed here from the predictions.
+
+Dev mode trains on the training split minus a validation slice and reports
+validation accuracy; test mode trains on the whole training split and
+evaluates on the official test images with faint noise drawn from the
+submission's seed (an honest model loses under a tenth of a point; a lookup
+table keyed on the public test images gains nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, check_seed
+from autograder.checks.compare import as_array, as_scalar, assert_close
+from autograder.checks.gradcheck import check_gradient
+
+MIN_ACCURACY = 0.85
+"""Least accuracy on the evaluation images: the course's bar for a working
+784-128-10 network; the reference reaches 88-89 % after 15 epochs on the
+5,000-image training subset, and more on the full training set."""
+
+EPOCHS = 15
+"""Epochs the grader trains for. Measured on MNIST's 5,000-image training
+subset over 10 seeds: at 10 epochs the worst honest run is 86.9 % (1.9
+points of margin), at 15 it is 88.1 %, while the Deep-ML write-up's faulty
+initialization stays at or below 81.7 %."""
+
+NOISE = 0.05
+"""Amplitude of the test-mode noise on evaluation images. Measured: it moves
+an honest model's accuracy by 0.05 points (99.3 % of predictions unchanged);
+a one-pixel shift cost 8 points and was rejected."""
+
+BATCH_SIZE = 64
+"""Mini-batch size of the grader's training loop (the lab's choice)."""
+
+VALIDATION_IMAGES = 500
+"""Training images held out in dev mode to measure validation accuracy."""
+
+TRAIN_SECONDS = {"dev": 100.0, "test": 280.0}
+"""Limit of the training-and-prediction run: the mode's exercise budget
+(120 s / 300 s) minus 20 s for the forward and backward checks."""
+
+CHECK_LR = 0.05
+"""Learning rate of the backward checks: not the default 0.01, so that an
+update that ignores ``self.lr`` is caught."""
+
+CHECK_BATCH = 8
+"""Examples in the forward and backward checks' batch."""
+
+KINK_GAP = 1e-3
+"""Hidden pre-activations are kept this far from ReLU's kink, so that the
+centred differences (step 1e-5) never straddle it."""
+
+LARGE_SCALE = 300.0
+"""Weight multiplier of the stability check: logits of about 1e3, where a
+softmax without max-subtraction overflows."""
+
+PARAMETERS = ("W1", "b1", "W2", "b2")
+SIZES = (784, 128, 10)
+
+
+def parameters(rng: np.random.Generator, scale: float = 1.0) -> dict[str, np.ndarray]:
+    """He-initialized weights and small non-zero biases, float64."""
+    n_in, n_hidden, n_out = SIZES
+    return {
+        "W1": rng.normal(size=(n_in, n_hidden)) * np.sqrt(2.0 / n_in) * scale,
+        "b1": rng.normal(scale=0.1, size=(1, n_hidden)),
+        "W2": rng.normal(size=(n_hidden, n_out)) * np.sqrt(2.0 / n_hidden) * scale,
+        "b2": rng.normal(scale=0.1, size=(1, n_out)),
+    }
+
+
+def batch(rng: np.random.Generator, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs in [0, 1] whose hidden pre-activations avoid ReLU's kink.
+
+    Returns
+    -------
+    X : ndarray of shape (CHECK_BATCH, 784)
+    y : ndarray of shape (CHECK_BATCH,)
+    """
+    while True:
+        X = rng.uniform(size=(CHECK_BATCH, SIZES[0]))
+        if np.min(np.abs(X @ params["W1"] + params["b1"])) > KINK_GAP:
+            return X, rng.integers(0, SIZES[2], size=CHECK_BATCH)
+
+
+def probabilities(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Softmax of the two-layer network's scores, (N, 10), computed stably."""
+    hidden = np.maximum(0.0, X @ params["W1"] + params["b1"])
+    scores = hidden @ params["W2"] + params["b2"]
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def cross_entropy(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of the network on (X, y)."""
+    return float(-np.mean(np.log(probabilities(params, X)[np.arange(len(y)), y])))
+
+
+def student_network(session: Session, params: dict[str, np.ndarray] | None = None, **kwargs: Any) -> str:
+    """Construct the student's network after seeding the child's generator;
+    overwrite its parameters with ``params`` when given. Returns the handle."""
+    session.seed_global_rng(int(session.rng.integers(2**31)))
+    handle = session.new("NeuralNetwork", **kwargs)
+    for name, value in (params or {}).items():
+        session.set(handle, name, value)
+    return handle
+
+
+def forward_check(scale: float, name: str, hint: str) -> Check:
+    """Student probabilities equal the reference's, rows summing to 1."""
+
+    def run(session: Session) -> None:
+        params = parameters(session.rng, scale)
+        X, _ = batch(session.rng, params)
+        handle = student_network(session, params)
+        got = as_array("forward(X)", session.call(f"{handle}.forward", X), (CHECK_BATCH, SIZES[2]), kinds="f")
+        sums = got.sum(axis=1)
+        assert_close("row sums of forward(X)", sums, np.ones(CHECK_BATCH))
+        expected = session.expected("probs", lambda: probabilities(params, X))
+        assert_close("forward(X)", got, expected)
+
+    return Check(name=name, points=2, run=run, hint=hint)
+
+
+def student_step(session: Session) -> tuple[dict, np.ndarray, np.ndarray, float, dict]:
+    """One forward and backward pass of the student's network on a fixed batch.
+
+    Returns
+    -------
+    params, X, y, loss, after
+        The parameters set before the step, the batch, the returned loss and
+        the parameters read back after the update.
+    """
+    params = parameters(session.rng)
+    X, y = batch(session.rng, params)
+    handle = student_network(session, params, lr=CHECK_LR)
+    probs = session.call(f"{handle}.forward", X)
+    loss = as_scalar(
+        "loss returned by backward(X, y, probs)", session.call(f"{handle}.backward", X, y, probs)
+    )
+    after = {
+        name: as_array(f"{name} after backward", session.get(handle, name), params[name].shape, kinds="f")
+        for name in PARAMETERS
+    }
+    return params, X, y, loss, after
+
+
+def check_backward_loss(session: Session) -> None:
+    """backward returns the mean cross-entropy of the batch."""
+    params, X, y, loss, _ = student_step(session)
+    expected = session.expected("loss", lambda: cross_entropy(params, X, y))
+    assert_close("loss returned by backward(X, y, probs)", loss, expected)
+
+
+def update_check(name: str) -> Check:
+    """The update of one parameter equals -lr times the numerical gradient."""
+
+    def run(session: Session) -> None:
+        params, X, y, _, after = student_step(session)
+        implied = (params[name] - after[name]) / CHECK_LR
+
+        def loss_at(value: np.ndarray) -> float:
+            return cross_entropy({**params, name: value}, X, y)
+
+        worst = check_gradient(f"(old - new) / lr of {name}", implied, loss_at, params[name], session.rng)
+        session.record(max_relative_error=worst)
+
+    return Check(
+        name=f"backward: {name} update equals -lr times the numerical gradient",
+        points=2,
+        run=run,
+        hint=(
+            "dscores = (probs - onehot(y)) / N; dW2 = h.T @ dscores; db2 = dscores.sum(axis=0, "
+            "keepdims=True); dh = dscores @ W2.T masked where the pre-activation <= 0; then "
+            "param -= self.lr * grad. Usual bugs: no division by N, bias gradient not summed over "
+            "the batch, ReLU mask taken after the update, W2 updated before dh is computed"
+        ),
+    )
+
+
+def perturb(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Add seeded uniform noise of amplitude ``NOISE`` to images in [0, 1], clipped.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, 784)
+
+    Returns
+    -------
+    ndarray of shape (N, 784)
+        No image equals a public MNIST test image any more.
+    """
+    return np.clip(images + rng.uniform(-NOISE, NOISE, size=images.shape), 0.0, 1.0)
+
+
+def evaluation_split(session: Session, data: Any) -> tuple[np.ndarray, ...]:
+    """Training data and evaluation images of the mode, and the labels kept here.
+
+    Returns
+    -------
+    x_train : ndarray of shape (N, 784)
+    y_train : ndarray of shape (N,)
+    x_eval : ndarray of shape (M, 784)
+    y_eval : ndarray of shape (M,)
+        Never sent to the child.
+    """
+    x_train, y_train, x_test, y_test = data.scaled()
+    rng = check_seed(session.seed, "mlp", "evaluation")
+    if session.mode == "dev":
+        held = np.zeros(len(y_train), dtype=bool)
+        held[rng.permutation(len(y_train))[:VALIDATION_IMAGES]] = True
+        return x_train[~held], y_train[~held], x_train[held], y_train[held]
+    return x_train, y_train, perturb(x_test, rng), y_test
+
+
+def train_and_predict(session: Session) -> dict[str, Any]:
+    """Train the student's network as the lab prescribes and predict; measure it."""
+    x_train, y_train, x_eval, y_eval = evaluation_split(session, session.dataset("mnist"))
+    rng = check_seed(session.seed, "mlp", "training")
+    order = np.stack([rng.permutation(len(y_train)) for _ in range(EPOCHS)])
+    handle = student_network(session)
+    started = time.monotonic()
+    losses = session.loop(f"{handle}.train_step", x_train, y_train, order, BATCH_SIZE)
+    predicted = session.call(f"{handle}.predict", x_eval)
+    seconds = time.monotonic() - started
+    steps = -(-len(y_train) // BATCH_SIZE) * EPOCHS
+    losses = as_array("losses returned by train_step", losses, (steps,), kinds="f", finite=False)
+    labels = as_array("predict(X)", predicted, (len(y_eval),), kinds="iuf").astype(np.int64)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y_eval, np.clip(labels, 0, 9)), 1)
+    return {
+        "accuracy": float(np.mean(labels == y_eval)),
+        "evaluated_on": "validation slice" if session.mode == "dev" else "perturbed test images",
+        "evaluation_images": len(y_eval),
+        "training_images": len(y_train),
+        "epochs": EPOCHS,
+        "epoch_losses": [float(np.mean(part)) for part in np.array_split(losses, EPOCHS)],
+        "confusion": confusion.tolist(),
+        "train_and_predict_seconds": seconds,
+    }
+
+
+def timing_check(mode: str, visibility: str) -> Check:
+    """Training and prediction finish within the mode's limit."""
+
+    def run(session: Session) -> None:
+        outcome = session.once("training", train_and_predict)
+        session.record(seconds=outcome["train_and_predict_seconds"], limit_seconds=TRAIN_SECONDS[mode])
+
+    return Check(
+        name=f"train {EPOCHS} epochs and predict within {TRAIN_SECONDS[mode]:g} s",
+        points=2,
+        run=run,
+        visibility=visibility,
+        seconds=TRAIN_SECONDS[mode],
+        modes=(mode,),
+        hint="vectorize forward and backward over the batch: no Python loop over examples",
+    )
+
+
+def accuracy_check(mode: str, visibility: str) -> Check:
+    """Accuracy on the evaluation images reaches MIN_ACCURACY."""
+
+    def run(session: Session) -> None:
+        outcome = session.once("training", train_and_predict)
+        session.record(**outcome)
+        losses = ", ".join(f"{value:.3f}" for value in outcome["epoch_losses"])
+        if outcome["accuracy"] < MIN_ACCURACY:
+            raise CheckFailed(
+                f"accuracy on {outcome['evaluation_images']} {outcome['evaluated_on']} after {EPOCHS} epochs",
+                f"at least {MIN_ACCURACY:.0%}",
+                f"{outcome['accuracy']:.1%} (epoch losses {losses})",
+            )
+
+    where = "validation" if mode == "dev" else "test"
+    return Check(
+        name=f"{where} accuracy at least {MIN_ACCURACY:.0%}",
+        points=6,
+        run=run,
+        visibility=visibility,
+        seconds=TRAIN_SECONDS[mode],
+        modes=(mode,),
+        hint=(
+            "a loss stuck near 2.3 means the weights barely move: check He initialization "
+            "(np.random.randn(n_in, n_out) * np.sqrt(2 / n_in)), the sign of the update and the "
+            "gradient of softmax cross-entropy"
+        ),
+    )
+
+
+EXERCISE = Exercise(
+    id="mlp",
+    title="NumPy MLP on MNIST",
+    checks=(
+        forward_check(
+            1.0,
+            "forward: probabilities of shape (N, 10) equal to the reference, rows sum to 1",
+            "ReLU(X @ W1 + b1) @ W2 + b2, then softmax over each row",
+        ),
+        forward_check(
+            LARGE_SCALE,
+            "forward: stable for large scores",
+            "subtract each row's maximum score before np.exp, or large scores overflow to inf/NaN",
+        ),
+        Check(
+            "backward: returns the mean cross-entropy",
+            2,
+            check_backward_loss,
+            "loss = -mean(log(probs[range(N), y])), computed before the update",
+        ),
+        *(update_check(name) for name in PARAMETERS),
+        timing_check("dev", VISIBLE),
+        accuracy_check("dev", VISIBLE),
+        timing_check("test", HIDDEN),
+        accuracy_check("test", HIDDEN),
+    ),
+)

@@ -1,0 +1,70 @@
+"""Figures for the feedback: the MLP's training curve and confusion matrix.
+
+Rendered with matplotlib's Agg backend (no display needed) to PNG bytes, so
+that a report can write them to files or embed them in HTML.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from autograder.results import GradingResult
+
+
+def _png(figure: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def training_curve(epoch_losses: list[float], title: str = "training loss") -> bytes:
+    """Mean training loss per epoch, as a PNG."""
+    figure, axes = plt.subplots(figsize=(5, 3.2))
+    axes.plot(np.arange(1, len(epoch_losses) + 1), epoch_losses, marker="o")
+    axes.set(xlabel="epoch", ylabel="mean cross-entropy", title=title)
+    axes.grid(alpha=0.3)
+    return _png(figure)
+
+
+def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix") -> bytes:
+    """Heat map of a 10 x 10 confusion matrix (rows: true label), as a PNG."""
+    matrix = np.asarray(confusion)
+    figure, axes = plt.subplots(figsize=(4.6, 4))
+    image = axes.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
+    axes.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    return _png(figure)
+
+
+def figures(result: GradingResult) -> dict[str, bytes]:
+    """Every figure the result's measurements allow, by file name."""
+    found: dict[str, bytes] = {}
+    for exercise in result.exercises:
+        for check in exercise.checks:
+            stem = f"{exercise.exercise}-{check.visibility}"
+            if "epoch_losses" in check.details:
+                found[f"{stem}-training-loss.png"] = training_curve(check.details["epoch_losses"])
+            if "confusion" in check.details:
+                found[f"{stem}-confusion.png"] = confusion_heatmap(check.details["confusion"])
+    return found
+
+
+def save_figures(result: GradingResult, folder: Path) -> list[Path]:
+    """Write every figure of ``result`` into ``folder``; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, png in figures(result).items():
+        (folder / name).write_bytes(png)
+        written.append(folder / name)
+    return written
