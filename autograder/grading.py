@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import __version__
+from autograder import __version__, datasets
 from autograder.checks import EXERCISES
 from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise, Session
 from autograder.references import Expectations, ReferenceUnavailable, load_reference
@@ -121,6 +121,7 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
         seconds=run.waited,
         peak_memory_bytes=run.peak_rss,
         notes=source.notes,
+        datasets=run.dataset_records(),
     )
 
 
@@ -220,6 +221,7 @@ class ExerciseRun:
         self._child: Child | None = None
         self._start_failure: ChildDied | None = None
         self._once: dict[str, tuple[bool, Any]] = {}
+        self.datasets: dict[str, datasets.Dataset] = {}
 
     def child(self) -> Child:
         """The live child, started if needed."""
@@ -255,14 +257,20 @@ class ExerciseRun:
         """The exercise's reference module."""
         return load_reference(self.exercise.id)
 
-    def dataset(self, name: str) -> Any:
-        """Load the dataset ``name``; ``DataUnavailable`` if it is absent."""
-        from autograder import datasets
+    def dataset(self, name: str) -> datasets.Dataset:
+        """Load the dataset ``name`` once; ``DataUnavailable`` if it is absent."""
+        if name not in self.datasets:
+            try:
+                self.datasets[name] = datasets.load(name, self.data_dir, progress=False)
+            except datasets.DatasetUnavailable as error:
+                raise DataUnavailable(str(error)) from None
+        return self.datasets[name]
 
-        try:
-            return datasets.load(name, self.data_dir)
-        except datasets.DatasetUnavailable as error:
-            raise DataUnavailable(str(error)) from None
+    def dataset_records(self) -> dict[str, list[dict[str, Any]]]:
+        """The files of each dataset used: name, sample count, SHA-256, official."""
+        return {
+            name: [record._asdict() for record in data.files] for name, data in self.datasets.items()
+        }
 
     def _retire(self) -> None:
         if self._child is not None:

@@ -128,6 +128,11 @@ def test_training_report_has_losses_and_confusion(tmp_path):
     assert len(details["epoch_losses"]) == 15 and details["epoch_losses"][-1] < details["epoch_losses"][0]
     assert sum(map(sum, details["confusion"])) == details["evaluation_images"] == 10000
     assert details["evaluated_on"] == "perturbed test images"
+    files = {record["filename"]: record for record in result.exercises[0].datasets["mnist"]}
+    assert files["t10k-images-idx3-ubyte.gz"]["samples"] == 10000
+    assert files["t10k-images-idx3-ubyte.gz"]["official"] is True
+    assert files["train-images-idx3-ubyte.gz"]["official"] is False  # the 5k subset
+    assert len(files["train-labels-idx1-ubyte.gz"]["sha256"]) == 64
 
 
 def test_missing_dataset_is_a_clear_verdict(tmp_path, monkeypatch):

@@ -45,6 +45,7 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
                     "seconds": round(e.seconds, 3),
                     "peak_memory_bytes": e.peak_memory_bytes,
                     "notes": e.notes,
+                    "datasets": e.datasets,
                 }
                 for e in result.exercises
             },

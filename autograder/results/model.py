@@ -94,6 +94,9 @@ class ExerciseResult:
     notes : list of str
         Anything else the student or instructor should know (files ignored,
         non-breaking spaces...).
+    datasets : dict
+        Files of each dataset used: file name, sample count, SHA-256, and
+        whether it is the official published file.
     """
 
     exercise: str
@@ -103,6 +106,7 @@ class ExerciseResult:
     seconds: float = 0.0
     peak_memory_bytes: int = 0
     notes: list[str] = field(default_factory=list)
+    datasets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
