@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -258,10 +259,13 @@ class ExerciseRun:
         return load_reference(self.exercise.id)
 
     def dataset(self, name: str) -> datasets.Dataset:
-        """Load the dataset ``name`` once; ``DataUnavailable`` if it is absent."""
+        """Load the dataset ``name`` once, downloading it into the user's cache
+        when it is nowhere on disk; ``DataUnavailable`` if that fails too."""
         if name not in self.datasets:
             try:
-                self.datasets[name] = datasets.load(name, self.data_dir, progress=False)
+                self.datasets[name] = datasets.load(
+                    name, self.data_dir, download=True, progress=sys.stderr.isatty()
+                )
             except datasets.DatasetUnavailable as error:
                 raise DataUnavailable(str(error)) from None
         return self.datasets[name]
