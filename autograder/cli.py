@@ -14,14 +14,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autograder import __version__
+from autograder.batch import plan, run_batch
+from autograder.build import BuildError, MarkerError, build, drift, release
 from autograder.checks import EXERCISES
+from autograder.executors import make_executor
+from autograder.gradescope_bundle import build_bundle
 from autograder.grading import Options, grade
+from autograder.references import solutions_dir
 from autograder.reports import to_text, write_gradescope
+from autograder.reports.files import write_atomic
+from autograder.reports.html import to_html
 from autograder.reports.plots import save_figures
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_GRADER_FAULT = 3
+EXIT_DRIFT = 1
+"""``build --check``: assignments/ differs from what the build produces."""
 
 
 def exercise_list(text: str) -> tuple[str, ...]:
@@ -35,21 +44,35 @@ def exercise_list(text: str) -> tuple[str, ...]:
 
 def add_grade(commands: argparse._SubParsersAction) -> None:
     """``autograder grade SUBMISSION``: grade one submission."""
-    command = commands.add_parser("grade", help="grade one submission folder")
-    command.add_argument("submission", type=Path, help="folder holding any of the exercise modules")
+    command = commands.add_parser("grade", help="grade one submission (folder, .zip, .py or .ipynb files)")
+    command.add_argument(
+        "submission",
+        type=Path,
+        nargs="+",
+        help="a folder, a .zip, or .py modules and .ipynb notebooks (see autograder.submission.formats)",
+    )
     command.add_argument("--mode", choices=("dev", "test"), default="dev")
     command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
     command.add_argument("--json", type=Path, help="write Gradescope's results.json here")
     command.add_argument("--seed", type=int, help="seed of hidden inputs (default: from the submission)")
     command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
     command.add_argument("--plots", type=Path, help="write the MLP's figures (PNG) here")
+    command.add_argument("--html", type=Path, help="write the self-contained HTML feedback page here")
     command.set_defaults(run=run_grade)
 
 
 def run_grade(args: argparse.Namespace) -> int:
     """Grade ``args.submission`` and print (and write) the results."""
-    if not args.submission.is_dir():
-        print(f"autograder: {args.submission} is not a folder", file=sys.stderr)
+    absent = [str(path) for path in args.submission if not path.exists()]
+    if absent:
+        print(f"autograder: not found: {', '.join(absent)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.mode == "test" and solutions_dir() is None:
+        print(
+            "autograder: --mode test needs the reference solutions (hidden checks compute their "
+            "expected values from them); this grader has none, as in a student release",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     options = Options(mode=args.mode, seed=args.seed, only=args.only, data_dir=args.data_dir)
     result = grade(args.submission, options)
@@ -58,10 +81,154 @@ def run_grade(args: argparse.Namespace) -> int:
         write_gradescope(result, args.json)
     if args.plots:
         save_figures(result, args.plots)
+    if args.html:
+        write_atomic(args.html, to_html(result, f"Feedback for {args.submission[0].name}"))
     return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
 
 
-COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_grade,)
+def positive(text: str) -> int:
+    """Parse a count of workers (at least 1)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def add_batch(commands: argparse._SubParsersAction) -> None:
+    """``autograder batch SUBMISSIONS_DIR --out OUT``: grade a class, resumably."""
+    command = commands.add_parser("batch", help="grade every entry of a folder (one per student)")
+    command.add_argument("submissions", type=Path, help="folder with one entry per student")
+    command.add_argument("--out", type=Path, required=True, help="folder of results, feedback and gradebook")
+    command.add_argument("--mode", choices=("dev", "test"), default="test")
+    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
+    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--jobs", type=positive, default=1, help="local worker processes (2.5 GB each)")
+    cluster = command.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786)")
+    cluster.add_argument("--dask-workers", type=positive, help="start a local Dask cluster of N workers")
+    command.set_defaults(run=run_batch_command)
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    """Grade every submission of ``args.submissions`` into ``args.out``."""
+    if not args.submissions.is_dir():
+        print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.resolve().is_relative_to(args.submissions.resolve()):
+        print("autograder: --out must be outside the submissions folder", file=sys.stderr)
+        return EXIT_USAGE
+    jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
+    with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
+        report = run_batch(jobs, args.out, executor)
+    print(
+        f"graded {len(report.graded)}, skipped {len(report.skipped)} (already graded), "
+        f"grader faults {len(report.faults)}; see {args.out / 'summary.html'}"
+    )
+    return EXIT_GRADER_FAULT if report.faults else EXIT_OK
+
+
+def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
+    """``autograder gradescope-bundle OUT.zip``: the autograder zip for Gradescope."""
+    command = commands.add_parser("gradescope-bundle", help="build Gradescope's autograder zip")
+    command.add_argument("out", type=Path, help="the zip to write")
+    command.add_argument("--mode", choices=("dev", "test"), default="test")
+    command.add_argument("--only", type=exercise_list, help="exercises of this Gradescope assignment")
+    command.add_argument("--data-dir", type=Path, help="datasets to bundle (needed by the MLP exercise)")
+    command.set_defaults(run=run_gradescope_bundle)
+
+
+def run_gradescope_bundle(args: argparse.Namespace) -> int:
+    """Write the Gradescope autograder zip."""
+    print(build_bundle(args.out, args.mode, args.only, args.data_dir))
+    return EXIT_OK
+
+
+def add_sandbox_setup(commands: argparse._SubParsersAction) -> None:
+    """``autograder sandbox-setup``: create the sandbox user and cgroups (root, idempotent)."""
+    command = commands.add_parser("sandbox-setup", help="prepare this machine's sandbox layers (as root)")
+    command.set_defaults(run=run_sandbox_setup)
+
+
+def run_sandbox_setup(args: argparse.Namespace) -> int:
+    """Create what the sandbox needs and print the isolation level reached."""
+    from autograder.sandbox import isolation
+
+    print("\n".join(isolation.setup()))
+    return EXIT_OK
+
+
+def add_build(commands: argparse._SubParsersAction) -> None:
+    """``autograder build [--check]``: assignments/ from solutions/ and source_notebooks/."""
+    command = commands.add_parser("build", help="write assignments/ from the references' markers")
+    command.add_argument("--check", action="store_true", help="write nothing; fail when assignments/ differs")
+    command.add_argument("--root", type=Path, default=Path(), help="the repository (default: here)")
+    command.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build, or with ``--check`` name the files that differ (exit 1)."""
+    try:
+        if args.check:
+            differences = drift(args.root)
+            print("\n".join(differences) or "assignments/ is what the build produces")
+            return EXIT_DRIFT if differences else EXIT_OK
+        print("\n".join(f"wrote {path}" for path in build(args.root)))
+    except (MarkerError, BuildError) as error:
+        print(f"autograder build: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def add_release(commands: argparse._SubParsersAction) -> None:
+    """``autograder release DIR``: the folder students get."""
+    command = commands.add_parser("release", help="write the students' folder (no solutions)")
+    command.add_argument("destination", type=Path, help="an empty or new folder")
+    command.add_argument("--root", type=Path, default=Path(), help="the repository (default: here)")
+    command.add_argument("--data-dir", type=Path, help="datasets the kNN and MLP references need")
+    command.set_defaults(run=run_release)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    """Write the release and say what it holds."""
+    try:
+        files = release(args.root, args.destination, args.data_dir)
+    except (MarkerError, BuildError) as error:
+        print(f"autograder release: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {len(files)} files to {args.destination}; students run `python -m autograder check` there")
+    return EXIT_OK
+
+
+def add_check(commands: argparse._SubParsersAction) -> None:
+    """``autograder check [FOLDER]``: a student's self-check (dev mode)."""
+    command = commands.add_parser("check", help="run the visible checks on your work (dev mode)")
+    command.add_argument(
+        "folder", type=Path, nargs="?", help="default: ./assignments when it exists, else the current folder"
+    )
+    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
+    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.set_defaults(run=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Grade the student's folder in dev mode and print the report."""
+    folder = args.folder or (Path("assignments") if Path("assignments").is_dir() else Path())
+    if not folder.is_dir():
+        print(f"autograder: {folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    result = grade(folder, Options(mode="dev", only=args.only, data_dir=args.data_dir))
+    print(to_text(result))
+    return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
+
+
+COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    add_grade,
+    add_batch,
+    add_gradescope_bundle,
+    add_sandbox_setup,
+    add_build,
+    add_release,
+    add_check,
+)
 """Every command, each registering its own sub-parser."""
 
 

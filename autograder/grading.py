@@ -9,12 +9,12 @@ from, nor gives points to, the student.
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,11 +24,26 @@ import numpy as np
 
 from autograder import __version__, datasets
 from autograder.checks import EXERCISES
-from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise, Session
-from autograder.references import Expectations, ReferenceUnavailable, load_reference
+from autograder.checks.base import (
+    CHECK_SECONDS,
+    VISIBLE,
+    Check,
+    CheckFailed,
+    DataUnavailable,
+    Exercise,
+    Session,
+)
+from autograder.references import (
+    ReferenceUnavailable,
+    StudentStandIn,
+    expectations_for,
+    load_reference,
+    solutions_dir,
+)
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
-from autograder.sandbox import Child, ChildDied, Limits, StudentFault
-from autograder.submission import SourceReport, Submission, inspect_source, locate
+from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
+from autograder.submission import SourceReport, Submission, inspect_source
+from autograder.submission.formats import SubmissionRefused, open_submission
 
 DEV_SEED = 231
 """Seed of the visible checks' inputs, in both modes: a student's self-check
@@ -54,23 +69,38 @@ class Options:
         Exercise ids to grade; all when None.
     data_dir : Path or None
         Where datasets are; see ``autograder.datasets``.
+    recording : dict or None
+        When given, the expected values computed from the references are
+        stored here, by exercise id then ``"check/key"`` (a release's store).
     """
 
     mode: str = "dev"
     seed: int | None = None
     only: tuple[str, ...] | None = None
     data_dir: Path | None = None
+    recording: dict[str, dict[str, Any]] | None = None
 
 
-def grade(folder: Path, options: Options) -> GradingResult:
-    """Grade the submission in ``folder``."""
+def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
+    """Grade a submission: a folder, a ``.zip``, or ``.py`` and ``.ipynb`` files
+    (see ``autograder.submission.formats``)."""
     started = time.monotonic()
     exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
-    submission = locate(folder, [e.id for e in exercises])
-    seed = options.seed if options.seed is not None else int(submission.digest()[:8], 16)
-    results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
-    if submission.ignored and results:
-        results[0].notes.append(f"ignored (not an exercise module): {', '.join(submission.ignored[:20])}")
+    paths = [handed_in] if isinstance(handed_in, Path) else list(handed_in)
+    with tempfile.TemporaryDirectory(prefix="autograder-intake-") as work:
+        try:
+            submission = open_submission(paths, [e.id for e in exercises], Path(work))
+        except SubmissionRefused as refusal:
+            seed = options.seed if options.seed is not None else 0
+            results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
+        else:
+            seed = options.seed if options.seed is not None else int(submission.digest()[:8], 16)
+            results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
+            if results:
+                results[0].notes += submission.notes
+                if submission.ignored:
+                    ignored = ", ".join(submission.ignored[:20])
+                    results[0].notes.append(f"ignored (not an exercise module): {ignored}")
     return GradingResult(
         exercises=results,
         mode=options.mode,
@@ -88,8 +118,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-        "isolation": "process: python -I -S, clean environment, rlimits, NumPy-only import path",
-        "practice_mode": os.getuid() != 0,
+        **isolation.report(),
     }
 
 
@@ -137,6 +166,12 @@ def _uniform(
     results = [_result(exercise, check, status, message, check.hint) for check in checks]
     verdict = "not submitted" if status is Status.MISSING else message
     return ExerciseResult(exercise.id, exercise.title, verdict, results, notes=source.notes if source else [])
+
+
+def _refused(exercise: Exercise, mode: str, reason: str) -> ExerciseResult:
+    """Every check of ``exercise`` unearned: the submission could not be opened."""
+    message = f"submission refused: {reason}"
+    return _uniform(exercise, exercise.checks_for(mode), Status.IMPORT_FAILED, message)
 
 
 def _banned(
@@ -215,7 +250,9 @@ class ExerciseRun:
         self.data_dir = options.data_dir
         self.limits = Limits.for_mode(options.mode)
         self.deadline = time.monotonic() + self.limits.wall_seconds
-        self.expectations = Expectations()
+        recording = None if options.recording is None else options.recording.setdefault(exercise.id, {})
+        self.expectations = expectations_for(exercise.id, recording)
+        self._stand_in: StudentStandIn | None = None
         self.banned_attempts: set[str] = set()
         self.waited = 0.0
         self.peak_rss = 0
@@ -254,8 +291,13 @@ class ExerciseRun:
             raise value
         return value
 
-    def reference(self) -> ModuleType:
-        """The exercise's reference module."""
+    def reference(self) -> ModuleType | StudentStandIn:
+        """The exercise's reference module; in a student release, the student's
+        own code stands in (expected values then come from the store)."""
+        if solutions_dir() is None:
+            if self._stand_in is None:
+                self._stand_in = StudentStandIn(lambda request: self.child().request(request, CHECK_SECONDS))
+            return self._stand_in
         return load_reference(self.exercise.id)
 
     def dataset(self, name: str) -> datasets.Dataset:
@@ -272,9 +314,7 @@ class ExerciseRun:
 
     def dataset_records(self) -> dict[str, list[dict[str, Any]]]:
         """The files of each dataset used: name, sample count, SHA-256, official."""
-        return {
-            name: [record._asdict() for record in data.files] for name, data in self.datasets.items()
-        }
+        return {name: [record._asdict() for record in data.files] for name, data in self.datasets.items()}
 
     def _retire(self) -> None:
         if self._child is not None:

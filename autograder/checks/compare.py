@@ -114,8 +114,8 @@ def assert_close(
     """
     got_a = np.asarray(got, dtype=np.float64)
     exp_a = np.asarray(expected, dtype=np.float64)
-    excess = np.abs(got_a - exp_a) - (atol + rtol * np.abs(exp_a))
-    if not np.any(excess > 0):
+    excess = np.nan_to_num(np.abs(got_a - exp_a) - (atol + rtol * np.abs(exp_a)), nan=np.inf)
+    if np.all(excess <= 0):
         return
     worst = np.unravel_index(int(np.argmax(excess)), exp_a.shape)
     wrong = int(np.count_nonzero(excess > 0))

@@ -94,8 +94,8 @@ def check_gradient(
     numeric = numerical_gradient(loss, x, coords)
     picked = np.array([analytic[index] for index in coords])
     errors = np.abs(picked - numeric) / np.maximum(FLOOR, np.abs(picked) + np.abs(numeric))
-    worst = int(np.argmax(errors))
-    if errors[worst] > rtol:
+    worst = int(np.argmax(np.nan_to_num(errors, nan=np.inf)))
+    if not errors[worst] <= rtol:  # written so that a NaN error fails too
         index = ", ".join(str(i) for i in coords[worst])
         raise CheckFailed(
             f"{subject} at [{index}] (worst of {len(coords)} coordinates checked)",

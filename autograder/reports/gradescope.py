@@ -9,11 +9,10 @@ Schema: https://gradescope-autograders.readthedocs.io/en/latest/specs/
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from autograder.reports.files import write_atomic
 from autograder.results import CheckResult, GradingResult, Status
 
 HIDDEN_VISIBILITY = "after_published"
@@ -74,8 +73,4 @@ def _test(check: CheckResult) -> dict[str, Any]:
 
 def write_gradescope(result: GradingResult, path: Path) -> None:
     """Write results.json atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(to_gradescope(result), handle, indent=2)
-    os.replace(temporary, path)
+    write_atomic(path, json.dumps(to_gradescope(result), indent=2))

@@ -1,4 +1,5 @@
-"""Figures for the feedback: the MLP's training curve and confusion matrix.
+"""Figures for the feedback: the MLP's training curve and confusion matrix,
+gradient-check errors, and score histograms of a batch.
 
 Rendered with matplotlib's Agg backend (no display needed) to PNG bytes, so
 that a report can write them to files or embed them in HTML.
@@ -16,6 +17,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from autograder.results import GradingResult
+
+LOG_FLOOR = 1e-16
+"""Smallest error drawn on the log axis: an exact gradient (error 0) is shown
+at double precision's resolution instead of vanishing."""
+
+HISTOGRAM_BINS = 10
+"""Bins of a score histogram: tenths of the exercise's points."""
 
 
 def _png(figure: plt.Figure) -> bytes:
@@ -44,6 +52,30 @@ def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix
         axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
     axes.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
     figure.colorbar(image, ax=axes, fraction=0.046)
+    return _png(figure)
+
+
+def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gradient checks") -> bytes:
+    """Bar chart of each gradient check's largest relative error (log scale),
+    with the tolerance drawn as a line, as a PNG."""
+    figure, axes = plt.subplots(figsize=(6, 0.45 * len(errors) + 1.2))
+    values = np.maximum(np.asarray(list(errors.values()), dtype=float), LOG_FLOOR)
+    colours = ["tab:green" if value <= tolerance else "tab:red" for value in values]
+    axes.barh(range(len(errors)), values, color=colours)
+    axes.axvline(tolerance, color="black", linestyle="--", linewidth=1, label=f"tolerance {tolerance:g}")
+    axes.set(xscale="log", xlabel="max relative error", title=title)
+    axes.set_yticks(range(len(errors)), labels=list(errors), fontsize=8)
+    axes.invert_yaxis()
+    axes.legend(fontsize=8)
+    return _png(figure)
+
+
+def score_histogram(scores: list[float], max_score: float, title: str) -> bytes:
+    """Histogram of the scores of one exercise over a batch, as a PNG."""
+    figure, axes = plt.subplots(figsize=(4, 2.6))
+    bins = np.linspace(0, max_score or 1.0, HISTOGRAM_BINS + 1)
+    axes.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
+    axes.set(xlabel="score", ylabel="submissions", title=title)
     return _png(figure)
 
 

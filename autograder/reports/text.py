@@ -13,6 +13,7 @@ def to_text(result: GradingResult) -> str:
     """The summary printed by ``autograder grade``."""
     lines = [
         f"mode {result.mode}, seed {result.seed}, grader {result.environment['grader_version']}, "
+        f"NumPy {result.environment.get('numpy')} ({result.environment.get('blas')}), "
         f"isolation: {result.environment['isolation']}",
         "",
     ]

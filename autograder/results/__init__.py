@@ -6,5 +6,6 @@ from autograder.results.model import (
     GradingResult,
     Status,
 )
+from autograder.results.serialize import result_from_dict, result_to_dict
 
-__all__ = ["CheckResult", "ExerciseResult", "GradingResult", "Status"]
+__all__ = ["CheckResult", "ExerciseResult", "GradingResult", "Status", "result_from_dict", "result_to_dict"]

@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from autograder.results import Status
+from autograder.sandbox import isolation
 from autograder.sandbox import limits as lim
 from autograder.sandbox.npyfile import BadArrayFile, read_npy, write_npy
 
 HARNESS = Path(__file__).with_name("harness.py")
 MAX_TREE_DEPTH = 4  # (loss, dW) or (next_w, {"m": ...}) is depth 2
 EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
+BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
 
 _FAULTS = {
     "missing": Status.MISSING,
@@ -76,6 +78,16 @@ def site_dir() -> str:
 
 
 _SITE: list[str] = []
+
+
+def prepare_root(root: str, layers: isolation.Layers) -> None:
+    """Make the run's folders: ``io/`` and ``home/`` writable by the child,
+    ``submission/`` read-only to it; the root itself only traversable."""
+    os.chmod(root, 0o711)
+    for sub in ("io", "home", "submission"):
+        os.mkdir(os.path.join(root, sub), 0o755)
+        if layers.user and sub != "submission":
+            os.chown(os.path.join(root, sub), *layers.user)
 
 
 def clean_environment(home: str) -> dict[str, str]:
@@ -144,13 +156,22 @@ class Child:
         self._requests = 0
         self._buffer = b""
         self._killed_for: tuple[Status, str] | None = None
+        self._layers = isolation.probe()
         self._root = tempfile.mkdtemp(prefix="autograder-run-")
-        for sub in ("io", "home", "submission"):
-            os.mkdir(os.path.join(self._root, sub))
-        self._module = os.path.join(self._root, "submission", f"{module_name}.py")
-        shutil.copyfile(module_file, self._module)
-        self._io_fd = os.open(os.path.join(self._root, "io"), os.O_RDONLY | os.O_DIRECTORY)
+        self._mounted = self._layers.disk and isolation.mount_tmpfs(self._root, lim.RUN_DISK_BYTES)
+        self._cgroup: isolation.RunCgroup | None = None
+        self._proc: subprocess.Popen | None = None
+        self._io_fd = -1
         try:
+            prepare_root(self._root, self._layers)
+            self._module = os.path.join(self._root, "submission", f"{module_name}.py")
+            shutil.copyfile(module_file, self._module)
+            os.chmod(self._module, 0o644)
+            self._io_fd = os.open(os.path.join(self._root, "io"), os.O_RDONLY | os.O_DIRECTORY)
+            if self._layers.cgroups:
+                name = os.path.basename(self._root)
+                memory = limits.memory_bytes + lim.CGROUP_EXTRA_BYTES
+                self._cgroup = isolation.RunCgroup(name, memory, limits.processes)
             self._start(banned)
         except BaseException:
             self.close()
@@ -163,8 +184,11 @@ class Child:
         self._reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
         home = os.path.join(self._root, "home")
+        paths = isolation.RunPaths(self._root, str(HARNESS), site_dir())
+        argv = [sys.executable, "-I", "-S", str(HARNESS), str(request_r), str(reply_w)]
+        procs = self._cgroup.procs_files if self._cgroup else []
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(HARNESS), str(request_r), str(reply_w)],
+            isolation.command(self._layers, paths, argv, procs),
             stdin=subprocess.DEVNULL,
             stdout=output_w,
             stderr=output_w,
@@ -181,14 +205,15 @@ class Child:
             "io_dir": os.path.join(self._root, "io"),
             "module_path": self._module,
             "module_name": self.module_name,
-            "site_dir": site_dir(),
+            "site_dir": paths.site,
+            "seccomp": self._layers.seccomp.hex() if self._layers.seccomp else None,
             "banned": sorted(banned),
             "max_leaves": lim.MAX_LEAVES,
             "limits": {
                 "memory_bytes": self.limits.memory_bytes,
                 "cpu_seconds": math.ceil(self._remaining() + lim.CPU_SLACK_SECONDS),
                 "file_bytes": self.limits.file_bytes,
-                "processes": self.limits.processes if os.getuid() != 0 else 0,
+                "processes": self.limits.processes if self._unprivileged and not self._cgroup else 0,
             },
         }
         self._send(boot)
@@ -196,21 +221,44 @@ class Child:
         if reply["status"] != "ready":
             raise self._import_fault(reply)
 
+    @property
+    def _unprivileged(self) -> bool:
+        """Whether ``RLIMIT_NPROC`` binds the child (root ignores it). It counts every
+        process of the user, so a pids cgroup, which counts the run's only, replaces it."""
+        return self._layers.user is not None or os.getuid() != 0
+
     def close(self) -> None:
-        """Stop the child and every process of its group; free its folder."""
-        os.close(self._request_w)
-        if self._proc.returncode is None:
-            self._reap(wait_seconds=EXIT_GRACE_SECONDS)
-            self._kill_group()
-            self._reap()
-        self._drain.join(timeout=1.0)
-        os.close(self._reply_r)
-        os.close(self._io_fd)
+        """Stop the child and every process of its run; free its folder."""
+        if self._proc is not None:
+            os.close(self._request_w)
+            if self._proc.returncode is None:
+                self._reap(wait_seconds=EXIT_GRACE_SECONDS)
+                self._kill_group()
+                self._reap()
+            self._drain.join(timeout=1.0)
+            os.close(self._reply_r)
+        self._kill_leftovers()
+        if self._io_fd >= 0:
+            os.close(self._io_fd)
+        if self._mounted:
+            isolation.unmount(self._root)
+        if self._cgroup is not None:
+            self._cgroup.remove()
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
+
+    def _kill_leftovers(self) -> None:
+        """No process of the run outlives it: its cgroup's members, or, without
+        cgroups and pid namespace, the sandbox user's processes of its session
+        and the user's orphans."""
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+        elif self._layers.user and not self._layers.bwrap and self._proc is not None:
+            uid, session = self._layers.user[0], self._proc.pid
+            isolation.kill_until_empty(lambda: isolation.leftover_processes(uid, session))
 
     def _reap(self, wait_seconds: float | None = None) -> int | None:
         """Collect the child's exit status and peak memory.
@@ -221,18 +269,31 @@ class Child:
         while self._proc.returncode is None:
             pid, status, usage = os.wait4(self._proc.pid, 0 if wait_seconds is None else os.WNOHANG)
             if pid:
-                self._proc.returncode = os.waitstatus_to_exitcode(status)
+                self._proc.returncode = self._exit_code(os.waitstatus_to_exitcode(status))
                 self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
+                if self._cgroup is not None:
+                    self.peak_rss = max(self.peak_rss, self._cgroup.peak_bytes())
             elif time.monotonic() >= end:
                 break
             else:
                 time.sleep(0.005)
         return self._proc.returncode
 
+    def _exit_code(self, code: int) -> int:
+        """The harness's own exit code: bubblewrap reports a death by signal N as 128 + N."""
+        if self._layers.bwrap and code > BWRAP_SIGNALLED:
+            return BWRAP_SIGNALLED - code
+        return code
+
     @property
     def alive(self) -> bool:
         """Whether the child can take another request."""
         return self._proc.returncode is None
+
+    @property
+    def output_bytes(self) -> int:
+        """How many bytes the student's code printed in all (most were dropped)."""
+        return self._drain.total
 
     @property
     def output(self) -> str:
@@ -370,11 +431,23 @@ class Child:
         return self._death("")
 
     def _death(self, what: str) -> ChildDied:
+        during = f" during {what}" if what else ""
+        if not self._killed_for and self._reap(wait_seconds=EXIT_GRACE_SECONDS) is None:
+            self._killed_for = (
+                Status.EXITED,
+                f"the harness's reply channel closed{during} while the process kept running "
+                "(student code closed or replaced it); the run was stopped",
+            )
         self._kill_group()
         code = self._reap()
         if self._killed_for:
             return ChildDied(*self._killed_for)
-        during = f" during {what}" if what else ""
+        if self._cgroup is not None and self._cgroup.oom_kills():
+            return ChildDied(
+                Status.OUT_OF_MEMORY,
+                f"the kernel's OOM killer stopped the run{during}: it used more than its memory "
+                f"cgroup's {(self.limits.memory_bytes + lim.CGROUP_EXTRA_BYTES) // 2**20} MiB",
+            )
         if code == -signal.SIGXCPU:
             return ChildDied(Status.TIMEOUT, f"CPU time limit reached{during}")
         if code == -signal.SIGKILL:

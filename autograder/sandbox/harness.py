@@ -21,6 +21,8 @@ Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
 directory. Student exceptions are reported, never raised.
 """
 
+import ctypes
+import errno
 import importlib.util
 import json
 import os
@@ -30,6 +32,14 @@ import traceback
 
 np = None  # NumPy, imported at boot once the limits are in place
 MESSAGE_CHARS = 400  # longest exception message sent back
+PR_SET_NO_NEW_PRIVS = 38  # from <linux/prctl.h>
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+BPF_INSTRUCTION_BYTES = 8  # struct sock_filter
+DENIED_NOTE = (
+    " (refused by the sandbox: student code may not start processes or programs, "
+    "open sockets, trace, mount or leave its process group)"
+)
 
 
 class Refused(Exception):
@@ -65,6 +75,7 @@ class Harness:
         self.blocker = blocker
         self.handles = {}
         self.module = None
+        self.filtered = bool(boot.get("seccomp"))
 
     def import_module(self, name):
         spec = importlib.util.spec_from_file_location(name, self.path)
@@ -182,10 +193,13 @@ class Harness:
         status = next((s for k, s in kinds.items() if isinstance(error, k)), "error")
         if self.blocker.attempts and isinstance(error, ImportError):
             status = "banned"
+        message = str(error)[:MESSAGE_CHARS]
+        if self.filtered and isinstance(error, OSError) and error.errno == errno.EPERM:
+            message += DENIED_NOTE
         return {
             "status": status,
             "type": type(error).__name__,
-            "message": str(error)[:MESSAGE_CHARS],
+            "message": message,
             "where": self.where(error),
         }
 
@@ -213,6 +227,25 @@ def apply_limits(limits):
         resource.setrlimit(which, (value, value))
 
 
+class SockFprog(ctypes.Structure):
+    """``struct sock_fprog``: a BPF program for ``PR_SET_SECCOMP``."""
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_filter(program_hex):
+    """Load the parent's compiled seccomp filter; from now on it binds this
+    process and every thread it starts. Called while single-threaded."""
+    program = bytes.fromhex(program_hex)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = SockFprog(len(program) // BPF_INSTRUCTION_BYTES, ctypes.cast(buffer, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+
+
 def send(fd, reply):
     data = (json.dumps(reply) + "\n").encode()
     while data:
@@ -225,6 +258,8 @@ def main():
     reply_fd = int(sys.argv[2])
     boot = json.loads(requests.readline())
     apply_limits(boot["limits"])
+    if boot.get("seccomp"):
+        install_filter(boot["seccomp"])
     sys.path.append(boot["site_dir"])
     import numpy
 

@@ -42,6 +42,17 @@ REPLY_MAX_BYTES = 64 * 1024
 RESULT_MAX_BYTES = 256 * 1024**2
 """Largest array file the parent reads back from the child."""
 
+RUN_DISK_BYTES = 1024**3
+"""Size of the run's folder when it is a tmpfs: the largest request, the MLP's
+training set in float64 with its batch order, is about 390 MB; results are
+smaller. A run that writes more gets "no space left", and no disk fills up."""
+
+CGROUP_EXTRA_BYTES = RUN_DISK_BYTES + 256 * 1024**2
+"""Room of the run's memory cgroup above the address-space limit: the cgroup
+also counts the tmpfs files the child writes and the page cache of what it
+reads, and an allocation must fail with MemoryError (a named verdict) before
+the kernel's OOM killer has to step in."""
+
 MAX_LEAVES = 64
 """Most arrays one call may return (an optimizer config holds five)."""
 

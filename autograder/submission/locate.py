@@ -22,11 +22,15 @@ class Submission:
         Exercise id to its module file, for the exercises present.
     ignored : list of str
         Other files, listed in the report but never run.
+    notes : list of str
+        How the modules were obtained, when not as they were handed in
+        (taken from notebooks, from the CS231n layout...).
     """
 
     root: Path
     modules: dict[str, Path]
     ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def digest(self) -> str:
         """SHA-256 over the exercise modules' names and contents."""

@@ -1,0 +1,305 @@
+"""Grade a folder of submissions, one entry per student, with progress and resume.
+
+Flow: every entry of ``SUBMISSIONS_DIR`` gets a *submission hash*; an entry
+whose ``OUT/<student>/results.json`` already records the same hash, grader
+version, mode and exercise set is skipped (resume). The others become
+``Job`` records (plain data) submitted to a ``concurrent.futures`` executor
+(``autograder.executors``); a worker turns the entry into a gradable folder
+(``gradable_folder``, the intake), grades it and returns plain dicts. The
+parent writes ``feedback.html`` then ``results.json`` of each student
+atomically as results arrive, so a batch killed at any moment keeps every
+finished student and leaves no half-written file; ``gradebook.csv`` and
+``summary.html`` are rebuilt from the stored records at the end.
+
+A record whose grading ended in a grader fault is graded again on resume: the
+fault is ours, not the student's. A worker process that dies (killed by the
+machine's OOM killer, a lost Dask worker) gives such a record, for its job and,
+with a local pool, for every job the broken pool had not finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from autograder import __version__
+from autograder.grading import Options, grade
+from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
+from autograder.reports.gradebook import gradebook_csv, summary_html
+from autograder.reports.html import notice_html, to_html
+from autograder.results import result_to_dict
+
+RESULTS_NAME = "results.json"
+FEEDBACK_NAME = "feedback.html"
+GRADEBOOK_NAME = "gradebook.csv"
+SUMMARY_NAME = "summary.html"
+
+
+class UnsupportedSubmission(Exception):
+    """An entry of the submissions folder that cannot be turned into a folder."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade: plain data, picklable for any executor.
+
+    Attributes
+    ----------
+    student : str
+        Name of the entry without its suffix (``alice.zip`` -> ``alice``).
+    entry : str
+        Path of the entry in the submissions folder.
+    submission_hash : str
+        ``entry_hash`` of the entry.
+    mode : str
+        ``"dev"`` or ``"test"``.
+    only : tuple of str or None
+        Exercise ids to grade; all when None.
+    data_dir : str or None
+        Folder holding the datasets.
+    """
+
+    student: str
+    entry: str
+    submission_hash: str
+    mode: str
+    only: tuple[str, ...] | None
+    data_dir: str | None
+
+    def key(self) -> dict[str, Any]:
+        """What a stored result must match to be reused on resume."""
+        return {
+            "submission_hash": self.submission_hash,
+            "grader_version": __version__,
+            "mode": self.mode,
+            "only": list(self.only) if self.only else None,
+        }
+
+
+INTAKE_SUFFIXES = (".zip", ".ipynb", ".py")
+"""Files a batch entry may be, besides a folder (see ``submission.formats``)."""
+
+
+@contextmanager
+def gradable_folder(entry: Path) -> Iterator[Path]:
+    """The intake: the entry of the submissions folder that ``grading.grade`` takes.
+
+    A folder, a ``.zip`` or a notebook (or module) is handed to ``grade``,
+    whose intake (``submission.formats.open_submission``) unpacks it safely
+    and refuses a malicious archive with a verdict. Links and any other file
+    raise ``UnsupportedSubmission``. This is the only place a batch looks at
+    an entry's format (``entry_hash`` hashes any entry).
+    """
+    if not entry.is_symlink() and (entry.is_dir() or (entry.is_file() and entry.suffix in INTAKE_SUFFIXES)):
+        yield entry
+        return
+    kind = "a link" if entry.is_symlink() else f"a {entry.suffix or 'suffix-less'} file"
+    raise UnsupportedSubmission(
+        f"unsupported submission format: {entry.name} is {kind}; "
+        "hand in a folder, a .zip or notebooks holding the exercise modules"
+    )
+
+
+def entry_hash(entry: Path) -> str:
+    """SHA-256 identifying an entry's content, whatever its format: every
+    regular file of a folder (relative path and bytes; links are not
+    followed), the bytes of a regular file, the name of anything else."""
+    sha = hashlib.sha256()
+    if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
+        sha.update(b"not a file: " + entry.name.encode())
+    elif entry.is_file():
+        sha.update(file_digest(entry))
+    else:
+        for path in sorted(entry.rglob("*")):
+            if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
+                sha.update(str(path.relative_to(entry)).encode() + b"\0")
+                sha.update(file_digest(path))
+    return sha.hexdigest()
+
+
+def file_digest(path: Path) -> bytes:
+    """SHA-256 of a file's bytes, read in blocks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def student_name(entry: Path) -> str:
+    """The student an entry belongs to: its name without the suffix of a file."""
+    return entry.name if entry.is_dir() else entry.stem
+
+
+def grade_job(job: Job) -> dict[str, Any]:
+    """Grade one job (runs in a worker process).
+
+    Returns
+    -------
+    dict
+        ``record`` (what ``results.json`` stores) and ``feedback`` (the HTML
+        page); plain data only. Nothing raised here stops the batch: an
+        unsupported entry and a fault of the grader become the record's
+        ``problem``.
+    """
+    started = time.monotonic()
+    try:
+        with gradable_folder(Path(job.entry)) as folder:
+            data_dir = Path(job.data_dir) if job.data_dir else None
+            result = grade(folder, Options(mode=job.mode, only=job.only, data_dir=data_dir))
+        feedback = to_html(result, f"Feedback for {job.student}")
+    except UnsupportedSubmission as unsupported:
+        return not_graded(job, str(unsupported), fault=False)
+    except Exception as error:  # a bug of ours must not stop the other submissions
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        problem = (
+            f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+        )
+        return not_graded(job, problem, fault=True)
+    record = {
+        "student": job.student,
+        **job.key(),
+        "problem": "",
+        "result": result_to_dict(result),
+        "grader_fault": result.grader_fault,
+        "batch_seconds": time.monotonic() - started,
+    }
+    return {"record": record, "feedback": feedback}
+
+
+def not_graded(job: Job, problem: str, fault: bool) -> dict[str, Any]:
+    """The outcome of a job that could not be graded: why, and a page saying so."""
+    record = {"student": job.student, **job.key(), "problem": problem, "result": None, "grader_fault": fault}
+    return {"record": record, "feedback": notice_html(f"Feedback for {job.student}", problem)}
+
+
+def read_record(folder: Path) -> dict[str, Any] | None:
+    """The record stored in ``folder/results.json``, or None if absent or unreadable."""
+    try:
+        return json.loads((folder / RESULTS_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_current(record: dict[str, Any] | None, job: Job) -> bool:
+    """Whether a stored record is the result of ``job`` (so it is skipped)."""
+    if record is None or record.get("grader_fault"):
+        return False
+    return all(record.get(name) == value for name, value in job.key().items())
+
+
+def store(out: Path, outcome: dict[str, Any]) -> None:
+    """Write one student's feedback, then the record that marks them done."""
+    folder = out / outcome["record"]["student"]
+    write_atomic(folder / FEEDBACK_NAME, outcome["feedback"])
+    write_atomic(folder / RESULTS_NAME, json.dumps(outcome["record"], indent=1))
+
+
+class Progress:
+    """A progress bar with ETA on a terminal, one plain line per submission otherwise."""
+
+    BAR = 30  # characters of the bar
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr):
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.started = time.monotonic()
+        self.tty = stream.isatty()
+
+    def advance(self, student: str, note: str) -> None:
+        """Count one finished submission."""
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        if self.tty:
+            filled = round(self.BAR * self.done / max(self.total, 1))
+            bar = "#" * filled + "." * (self.BAR - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} ETA {eta:4.0f} s  {student[:30]:<30}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{self.done}/{self.total}] {student}: {note} ({elapsed:.1f} s elapsed)\n")
+        self.stream.flush()
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a batch run did: students graded now and students skipped (resumed)."""
+
+    graded: list[str]
+    skipped: list[str]
+    faults: list[str]
+
+
+def plan(submissions: Path, mode: str, only: tuple[str, ...] | None, data_dir: Path | None) -> list[Job]:
+    """A job for every entry of ``submissions`` (hidden entries are ignored)."""
+    entries = sorted(p for p in submissions.iterdir() if not p.name.startswith("."))
+    names = [student_name(p) for p in entries]
+    unique = len(set(names)) == len(names)
+    return [
+        Job(
+            student=student_name(entry) if unique else entry.name,
+            entry=str(entry.resolve()),
+            submission_hash=entry_hash(entry),
+            mode=mode,
+            only=only,
+            data_dir=str(data_dir.resolve()) if data_dir else None,
+        )
+        for entry in entries
+    ]
+
+
+def run_batch(jobs: list[Job], out: Path, executor: Executor, stream: TextIO = sys.stderr) -> BatchReport:
+    """Grade every job not already done, store each result as it arrives, and
+    rebuild the gradebook and the summary."""
+    for stale in out.glob(f"*/.*{TEMPORARY_SUFFIX}"):  # left by a batch killed mid-write
+        stale.unlink()
+    pending = [job for job in jobs if not is_current(read_record(out / job.student), job)]
+    skipped = [job.student for job in jobs if job not in pending]
+    if skipped:
+        stream.write(f"resuming: {len(skipped)} of {len(jobs)} submissions already graded\n")
+    progress = Progress(len(pending), stream)
+    futures: dict[Future, Job] = {executor.submit(grade_job, job): job for job in pending}
+    faults = []
+    for future in as_completed(futures):
+        job = futures[future]
+        outcome = _outcome(future, job)
+        store(out, outcome)
+        record = outcome["record"]
+        if record.get("grader_fault"):
+            faults.append(job.student)
+        progress.advance(job.student, _note(record))
+    write_summaries(out, [job.student for job in jobs])
+    return BatchReport(graded=[job.student for job in pending], skipped=skipped, faults=faults)
+
+
+def _outcome(future: Future, job: Job) -> dict[str, Any]:
+    """The worker's outcome, or a grader-fault record if the worker itself died."""
+    try:
+        return future.result()
+    except Exception as error:  # a dead worker process or a lost Dask worker
+        problem = f"grader fault: the worker grading this submission failed: {type(error).__name__}: {error}"
+        return not_graded(job, problem, fault=True)
+
+
+def _note(record: dict[str, Any]) -> str:
+    if record["result"] is None:
+        return record["problem"]
+    exercises = record["result"]["exercises"]
+    score = sum(c["score"] for e in exercises for c in e["checks"])
+    total = sum(c["max_score"] for e in exercises for c in e["checks"])
+    return f"{score:g} / {total:g}"
+
+
+def write_summaries(out: Path, students: list[str]) -> None:
+    """Rebuild ``gradebook.csv`` and ``summary.html`` from the stored records."""
+    records = [record for student in students if (record := read_record(out / student)) is not None]
+    write_atomic(out / GRADEBOOK_NAME, gradebook_csv(records))
+    write_atomic(out / SUMMARY_NAME, summary_html(records))

@@ -1,0 +1,140 @@
+"""The autograder zip that Gradescope expects.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once
+(as root) to build the image, then for every submission copies the student's
+files into ``/autograder/submission``, runs ``run_autograder`` and reads
+``/autograder/results/results.json``. The zip holds:
+
+- ``setup.sh``: a virtual environment in ``/autograder/venv`` with the pinned
+  dependencies of ``requirements.txt`` (the versions this bundle was built
+  with; torch is not needed to grade) and this package; then the references
+  (in the installed package and in ``source/``) and the datasets are made
+  readable by root only, and ``autograder sandbox-setup`` creates the
+  unprivileged user the sandboxed child runs as, so the child can read neither.
+- ``run_autograder``: grades ``/autograder/submission`` with the bundle's mode
+  and exercises into ``results.json``, and writes a zero-score results file
+  saying so if the grader itself failed before writing one.
+- ``package/``: the grader's source; ``data/``: the datasets, when given.
+
+Both scripts take their root from ``$AUTOGRADER_ROOT`` (default
+``/autograder``) and their interpreter from ``$PYTHON`` (default ``python3``),
+so that a test can lay out Gradescope's folders in a temporary root. Python
+runs with ``-I``: the working directory and ``PYTHON*`` variables never
+decide which ``autograder`` is imported. Choose a
+Gradescope base image with Python 3.11 or later (Ubuntu 24.04).
+"""
+
+from __future__ import annotations
+
+import shlex
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+from autograder import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+PINNED = ("numpy", "matplotlib", "nbformat")
+"""Distributions pinned in ``requirements.txt``: the dependencies of grading."""
+PACKAGE_PARTS = ("pyproject.toml", "README.md", "autograder", "solutions")
+"""What of the repository the bundle's ``package/`` holds: enough to install it."""
+EXECUTABLE = 0o755
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+cd "$ROOT"
+"${PYTHON:-python3}" -m venv --system-site-packages "$ROOT/venv"
+PY="$ROOT/venv/bin/python"
+"$PY" -m pip install --quiet -r "$SOURCE/requirements.txt"
+# With the build tools already installed if they suffice, else with the ones pip fetches.
+INSTALL=("$PY" -m pip install --quiet --no-deps --ignore-installed)
+"${INSTALL[@]}" --no-build-isolation "$SOURCE/package" 2>/dev/null || "${INSTALL[@]}" "$SOURCE/package"
+INSTALLED=$("$PY" -I -c 'import autograder, pathlib; print(pathlib.Path(autograder.__file__).parent)')
+if [ -d "$SOURCE/data" ]; then
+  mkdir -p "$ROOT/data" && cp -r "$SOURCE/data/." "$ROOT/data/"
+fi
+# The sandbox user student code runs as, and the sandbox's cgroups (idempotent).
+"$PY" -I -m autograder sandbox-setup
+# References and datasets: readable by the grader (root) only.
+for hidden in "$INSTALLED/_solutions" "$SOURCE" "$ROOT/data"; do
+  if [ -e "$hidden" ]; then chown -R root:root "$hidden" && chmod -R go-rwx "$hidden"; fi
+done
+"""
+
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this, as root, for every submission; results.json is always written.
+set -uo pipefail
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+cd "$ROOT"
+rm -f "$RESULTS"
+DATA=()
+if [ -d "$ROOT/data" ]; then DATA=(--data-dir "$ROOT/data"); fi
+"$ROOT/venv/bin/python" -I -m autograder grade "$ROOT/submission" {arguments} --json "$RESULTS" "${{DATA[@]}}"
+status=$?
+if [ ! -s "$RESULTS" ]; then
+  message="The autograder failed before grading (exit status $status); tell your instructor."
+  printf '{{"score": 0, "output": "%s", "extra_data": {{"grader_fault": true}}, "tests": []}}\\n' \\
+    "$message" > "$RESULTS"
+fi
+exit 0
+"""
+
+
+def requirements() -> str:
+    """``requirements.txt``: the grading dependencies at the versions installed here."""
+    return "".join(f"{name}=={version(name)}\n" for name in PINNED)
+
+
+def run_script(mode: str, only: tuple[str, ...] | None) -> str:
+    """``run_autograder`` grading in ``mode`` the exercises ``only`` (all when None)."""
+    arguments = ["--mode", mode, *(["--only", ",".join(only)] if only else [])]
+    return RUN.format(arguments=shlex.join(arguments))
+
+
+def _add_text(bundle: zipfile.ZipFile, name: str, text: str, mode: int = 0o644) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o100000 | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    bundle.writestr(info, text)
+
+
+def _add_tree(bundle: zipfile.ZipFile, source: Path, name: str) -> None:
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    for path in files:
+        if "__pycache__" not in path.parts:
+            bundle.write(path, f"{name}/{path.relative_to(source)}" if source.is_dir() else name)
+
+
+def build_bundle(
+    out: Path, mode: str = "test", only: tuple[str, ...] | None = None, data_dir: Path | None = None
+) -> Path:
+    """Write the Gradescope autograder zip to ``out``.
+
+    Parameters
+    ----------
+    out : Path
+        The zip to write.
+    mode : str
+        Mode ``run_autograder`` grades in (``"test"``: visible and hidden checks).
+    only : tuple of str or None
+        Exercises of this Gradescope assignment; all when None.
+    data_dir : Path or None
+        Folder holding ``mnist/`` and ``fashion-mnist/``, bundled as ``data/``
+        (needed by the MLP exercise).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_text(bundle, "setup.sh", SETUP, EXECUTABLE)
+        _add_text(bundle, "run_autograder", run_script(mode, only), EXECUTABLE)
+        _add_text(bundle, "requirements.txt", requirements())
+        _add_text(bundle, "VERSION", f"{__version__}\n")
+        for part in PACKAGE_PARTS:
+            _add_tree(bundle, ROOT / part, f"package/{part}")
+        if data_dir is not None:
+            _add_tree(bundle, data_dir, "data")
+    return out

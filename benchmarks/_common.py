@@ -1,0 +1,360 @@
+"""Shared helpers of the speed benchmarks: threads, timing, GEMM rate, references, data, tables.
+
+Import this module before NumPy: at import time it fixes the BLAS thread count
+through the thread-pool environment variables (``OPENBLAS_NUM_THREADS``,
+``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``), which OpenBLAS reads once, when
+NumPy loads it. The count is ``$BENCH_THREADS`` if set, else every core this
+process may run on. `import_torch` gives torch the same count, so every ratio
+compares NumPy and torch on the same number of threads.
+
+Every benchmark prints ratios, never bare pass/fail timings: against torch on
+the same thread count, against SciPy, or against the *GEMM bound*, the time the
+FLOPs of an operation's matrix products would take at the float GEMM rate this
+machine achieves in the same run (`gemm_rate`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gzip
+import importlib.util
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+#: One line of a result table: what, seconds, ratio, which times the ratio divides.
+Row = tuple[str, float | None, float | None, str]
+
+
+def _thread_count() -> int:
+    """Threads to use: ``$BENCH_THREADS``, else the cores available to this process."""
+    wanted = os.environ.get("BENCH_THREADS")
+    if wanted:
+        return max(1, int(wanted))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+#: Thread count shared by NumPy's BLAS and torch.
+THREADS = _thread_count()
+if "numpy" in sys.modules:
+    print(
+        "warning: NumPy was imported before benchmarks/_common.py; its BLAS thread count is not controlled",
+        file=sys.stderr,
+    )
+for _var in _THREAD_VARS:
+    os.environ[_var] = str(THREADS)
+
+import numpy as np  # noqa: E402  (must follow the thread-count environment variables)
+
+#: Repository root (the folder holding ``solutions/`` and ``autograder/``).
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def import_torch() -> Any:
+    """Import torch and give it the benchmark thread count.
+
+    Returns
+    -------
+    module
+        The ``torch`` module, with ``torch.set_num_threads(THREADS)`` applied.
+    """
+    import torch
+
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def load_solution(name: str) -> ModuleType:
+    """Import ``solutions/<name>.py`` by path, so the benchmarks work from a checkout.
+
+    Parameters
+    ----------
+    name : str
+        File name without ``.py``, e.g. ``"knn"`` or ``"_fast_conv"``.
+
+    Returns
+    -------
+    ModuleType
+        The freshly executed module.
+    """
+    path = ROOT / "solutions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_solution_{name.lstrip('_')}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3, warmup: int = 1) -> float:
+    """Best wall-clock time of ``fn()`` over several runs.
+
+    The minimum is the least disturbed run: other processes, page faults and
+    frequency changes only ever add time.
+
+    Parameters
+    ----------
+    fn : callable
+        The work to time, called without arguments.
+    repeat : int, default 3
+        Number of timed calls.
+    warmup : int, default 1
+        Untimed calls made first (allocator, caches, lazy initialisation).
+
+    Returns
+    -------
+    float
+        Seconds of the fastest timed call.
+    """
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_rate(
+    dtype: type[np.floating] | np.dtype = np.float64,
+    shape: tuple[int, int, int] = (3072, 3072, 3072),
+    repeat: int = 5,
+) -> float:
+    """Floating-point operations per second NumPy's BLAS achieves on one large GEMM.
+
+    Parameters
+    ----------
+    dtype : NumPy float type, default float64
+        Element type of the product.
+    shape : (M, K, N), default (3072, 3072, 3072)
+        The product timed is ``(M, K) @ (K, N)``, counted as ``2 * M * K * N``
+        FLOPs.
+    repeat : int, default 5
+        Timed products; the fastest one is used.
+
+    Returns
+    -------
+    float
+        Achieved FLOP/s.
+    """
+    M, K, N = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((M, K)).astype(dtype)
+    b = rng.standard_normal((K, N)).astype(dtype)
+    seconds = best_of(lambda: a @ b, repeat=repeat)
+    return 2.0 * M * K * N / seconds
+
+
+def blas_threads() -> int | None:
+    """Thread count reported by the OpenBLAS library NumPy loaded, if it can be asked.
+
+    Returns
+    -------
+    int or None
+        ``openblas_get_num_threads()`` of the loaded library (looked up in
+        ``/proc/self/maps``), or None when that is not possible (not Linux,
+        another BLAS, symbol not found).
+    """
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    names = (
+        "scipy_openblas_get_num_threads64_",
+        "scipy_openblas_get_num_threads",
+        "openblas_get_num_threads64_",
+        "openblas_get_num_threads",
+    )
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            getter = getattr(lib, name, None)
+            if getter is not None:
+                return int(getter())
+    return None
+
+
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (Linux ``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMonitor:
+    """How many cores *other* processes keep busy, between construction and `other_cores`.
+
+    The busy CPU time of the whole machine (``/proc/stat``) minus this
+    process's own CPU time (all threads), divided by the wall time. Other work
+    on the cores distorts multi-threaded timings, most of all for small
+    products whose threads meet at a barrier many times per second.
+    """
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.busy = _busy_cpu_seconds()
+        times = os.times()
+        self.own = times.user + times.system
+
+    def other_cores(self) -> float | None:
+        """Average number of cores kept busy by other processes since construction, or None."""
+        busy = _busy_cpu_seconds()
+        if busy is None or self.busy is None:
+            return None
+        times = os.times()
+        own = times.user + times.system - self.own
+        wall = time.perf_counter() - self.wall
+        return max(0.0, (busy - self.busy - own) / wall)
+
+
+#: Started when this module is imported; read by `print_footer`.
+RUN_MONITOR = CpuMonitor()
+
+
+def _load_line(other: float | None, when: str) -> str:
+    """Say how many cores other processes used, with a warning when that is not negligible."""
+    if other is None:
+        return ""
+    line = f"other processes kept {other:.2f} of {os.cpu_count()} cores busy {when}"
+    if other > 0.2:
+        line += (
+            "\nWARNING: the machine is not idle; multi-threaded timings (small matrix products above all)"
+            " can be several times slower than on an idle machine. Rerun when idle, or with BENCH_THREADS=1."
+        )
+    return line
+
+
+def print_footer(start: float) -> None:
+    """Print the total wall time and how busy other processes kept the cores during the run.
+
+    Parameters
+    ----------
+    start : float
+        ``time.perf_counter()`` at the start of the run.
+    """
+    print()
+    line = _load_line(RUN_MONITOR.other_cores(), "during the run")
+    if line:
+        print(line)
+    print(f"total {time.perf_counter() - start:.0f} s")
+
+
+def print_header(title: str, torch: Any | None = None) -> None:
+    """Print what was measured and on which setup: versions, threads, load.
+
+    Parameters
+    ----------
+    title : str
+        First line.
+    torch : module, optional
+        The torch module, to print its version and thread count.
+    """
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    print(title)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, python {platform.python_version()}, numpy {np.__version__} "
+        f"({blas.get('name')} {blas.get('version')}), {platform.machine()}, {os.cpu_count()} cores"
+    )
+    probe = CpuMonitor()
+    time.sleep(0.5)
+    line = _load_line(probe.other_cores(), "in the 0.5 s before the start")
+    if line:
+        print(line)
+    line = f"threads: {THREADS} (env {_THREAD_VARS[0]}={os.environ[_THREAD_VARS[0]]}"
+    reported = blas_threads()
+    if reported is not None:
+        line += f", OpenBLAS reports {reported}"
+    line += ")"
+    if torch is not None:
+        line += f"; torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
+    print(line)
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    """Print the result table.
+
+    Parameters
+    ----------
+    rows : sequence of (what, seconds, ratio, meaning)
+        ``seconds`` and ``ratio`` may be None (printed as a dash); ``meaning``
+        says which times the ratio divides, e.g. ``"ours / torch"``.
+    """
+    width = max(len("what"), *(len(row[0]) for row in rows))
+    print()
+    print(f"{'what':<{width}}  {'seconds':>9}  {'ratio':>8}  ratio of")
+    print(f"{'-' * width}  {'-' * 9}  {'-' * 8}  {'-' * 24}")
+    for what, seconds, ratio, meaning in rows:
+        sec = f"{seconds:9.4f}" if seconds is not None else f"{'-':>9}"
+        rat = f"{ratio:8.2f}" if ratio is not None else f"{'-':>8}"
+        print(f"{what:<{width}}  {sec}  {rat}  {meaning}".rstrip())
+
+
+def data_dir() -> Path:
+    """Data directory: ``$AUTOGRADER_DATA``, else ``../shared/datasets`` next to the repository."""
+    return Path(os.environ.get("AUTOGRADER_DATA") or ROOT.parent / "shared" / "datasets")
+
+
+def _read_idx_gz(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file of unsigned bytes (images or labels)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    if data[0:2] != b"\x00\x00" or data[2] != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_fashion_mnist_train() -> tuple[np.ndarray, np.ndarray, str] | None:
+    """The Fashion-MNIST training set, if it can be found.
+
+    Uses ``autograder.datasets.load`` (which checks the files' structure) when
+    it imports; otherwise reads ``fashion-mnist/train-*-ubyte.gz`` under
+    `data_dir` directly.
+
+    Returns
+    -------
+    (images, labels, source) or None
+        ``images`` uint8 of shape (N, 784), ``labels`` int64 of shape (N,),
+        and a short description of where they came from; None when the files
+        are not found.
+    """
+    directory = data_dir()
+    try:
+        sys.path.insert(0, str(ROOT))
+        from autograder import datasets
+
+        loaded = datasets.load("fashion-mnist", data_dir=directory)
+        official = "official files" if loaded.official else "files differ from the published ones"
+        return loaded.x_train, loaded.y_train, f"{loaded.data_dir} (autograder.datasets, {official})"
+    except Exception as exc:  # fall back on reading the IDX files ourselves
+        reason = f"{type(exc).__name__}"
+    finally:
+        sys.path.remove(str(ROOT))
+    folder = directory / "fashion-mnist"
+    try:
+        images = _read_idx_gz(folder / "train-images-idx3-ubyte.gz")
+        labels = _read_idx_gz(folder / "train-labels-idx1-ubyte.gz")
+    except (OSError, ValueError):
+        return None
+    source = f"{folder} (read directly; autograder.datasets failed: {reason})"
+    return images.reshape(len(images), -1), labels.astype(np.int64), source

@@ -1,0 +1,149 @@
+"""Speed of the kNN no-loop distance matrix and the vectorized SVM loss, as ratios.
+
+(a) ``KNearestNeighbor.compute_distances_no_loops`` of ``solutions/knn.py`` on
+500 test x 5,000 training points of 3,072 dimensions (CIFAR-10 sized), float64,
+against ``scipy.spatial.distance.cdist(..., "euclidean")`` on the same data and
+against the GEMM bound: the FLOPs of its dominant product ``X @ X_train.T``,
+``2 * 500 * 5000 * 3072``, divided by the float64 GEMM rate measured in the
+same run.
+
+(b) ``svm_loss_vectorized`` of ``solutions/svm.py`` (loss and gradient) with
+N = 49,000, D = 3,073, C = 10, float64, against the same loss computed by torch
+and differentiated by autograd (float64, same thread count), and against the
+GEMM bound of its two products ``X @ W`` and ``X.T @ coeffs``
+(``2 * 2 * N * D * C`` FLOPs).
+
+Run from anywhere (``BENCH_THREADS=n`` to change the thread count, default all
+cores)::
+
+    python benchmarks/bench_knn_svm.py
+
+Takes about a minute on two cores, most of it in ``cdist``; needs about 2 GB
+of memory (the SVM data matrix alone is 1.2 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import _common
+import numpy as np
+from scipy.spatial.distance import cdist
+
+NUM_TEST, NUM_TRAIN, DIM = 500, 5000, 3072
+SVM_N, SVM_D, SVM_C, REG = 49000, 3073, 10, 2.5e4 * 1e-5
+
+
+def bench_knn(gemm_flops: float, repeat: int) -> list[_common.Row]:
+    """Time the no-loop distances, cdist and the GEMM bound; return the table rows.
+
+    Parameters
+    ----------
+    gemm_flops : float
+        Measured float64 GEMM FLOP/s.
+    repeat : int
+        Timed runs of the reference (cdist is timed ``max(1, repeat - 1)`` times).
+
+    Returns
+    -------
+    list of _common.Row
+        Rows of the result table.
+    """
+    knn = _common.load_solution("knn")
+    rng = np.random.default_rng(0)
+    # CIFAR-10-like pixel values; timings do not depend on them.
+    X_train = rng.uniform(0.0, 255.0, size=(NUM_TRAIN, DIM))
+    X_test = rng.uniform(0.0, 255.0, size=(NUM_TEST, DIM))
+    classifier = knn.KNearestNeighbor()
+    classifier.train(X_train, rng.integers(0, 10, NUM_TRAIN))
+
+    ours = _common.best_of(lambda: classifier.compute_distances_no_loops(X_test), repeat=repeat)
+    reference = cdist(X_test, X_train, "euclidean")
+    scipy_s = _common.best_of(
+        lambda: cdist(X_test, X_train, "euclidean"), repeat=max(1, repeat - 1), warmup=0
+    )
+    dists = classifier.compute_distances_no_loops(X_test)
+    error = float(np.max(np.abs(dists - reference)) / np.max(reference))
+    bound = 2.0 * NUM_TEST * NUM_TRAIN * DIM / gemm_flops
+    label = f"kNN no-loop dists {NUM_TEST}x{NUM_TRAIN}x{DIM}"
+    return [
+        (label, ours, None, f"(max rel. diff to cdist {error:.1e})"),
+        ("  scipy cdist euclidean", scipy_s, ours / scipy_s, "ours / cdist"),
+        ("  GEMM bound 2*M*N*K", bound, ours / bound, "ours / GEMM bound"),
+    ]
+
+
+def bench_svm(gemm_flops: float, repeat: int) -> list[_common.Row]:
+    """Time the vectorized SVM loss and gradient against torch autograd; return the table rows.
+
+    Parameters
+    ----------
+    gemm_flops : float
+        Measured float64 GEMM FLOP/s.
+    repeat : int
+        Timed runs of each implementation.
+
+    Returns
+    -------
+    list of _common.Row
+        Rows of the result table.
+    """
+    torch = _common.import_torch()
+    svm = _common.load_solution("svm")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((SVM_N, SVM_D))
+    y = rng.integers(0, SVM_C, SVM_N)
+    W = rng.standard_normal((SVM_D, SVM_C)) * 1e-4
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
+    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+
+    def torch_svm() -> tuple[float, object]:
+        Wt.grad = None
+        scores = Xt @ Wt
+        labels = yt.unsqueeze(1)
+        margins = torch.clamp(scores - scores.gather(1, labels) + 1.0, min=0.0)
+        margins = margins.scatter(1, labels, 0.0)
+        loss = margins.sum() / SVM_N + REG * (Wt * Wt).sum()
+        loss.backward()
+        return loss.item(), Wt.grad
+
+    ours = _common.best_of(lambda: svm.svm_loss_vectorized(W, X, y, REG), repeat=repeat)
+    theirs = _common.best_of(torch_svm, repeat=repeat)
+    loss, dW = svm.svm_loss_vectorized(W, X, y, REG)
+    loss_t, dW_t = torch_svm()
+    grad_error = float(np.max(np.abs(dW - dW_t.numpy())) / np.max(np.abs(dW)))
+    error = max(abs(loss - loss_t) / abs(loss_t), grad_error)
+    bound = 2 * 2.0 * SVM_N * SVM_D * SVM_C / gemm_flops
+    return [
+        (f"SVM loss+grad {SVM_N}x{SVM_D}, C={SVM_C}", ours, None, f"(max rel. diff to torch {error:.1e})"),
+        ("  torch autograd float64", theirs, ours / theirs, "ours / torch"),
+        ("  GEMM bound 2 products", bound, ours / bound, "ours / GEMM bound"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both benchmarks and print the table.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments (default ``sys.argv[1:]``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best is kept)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    torch = _common.import_torch()
+    _common.print_header("bench_knn_svm: kNN distances and SVM loss, float64", torch)
+    flops = _common.gemm_rate(np.float64)
+    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
+    rows = bench_knn(flops, args.repeat)
+    rows += bench_svm(flops, args.repeat)
+    _common.print_table(rows)
+    _common.print_footer(start)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Batch grading: outputs, hostile and unsupported entries, resume after SIGKILL,
+a real Dask cluster against the local pool, and ``--seed`` replaying a score."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from autograder.batch import Progress, grade_job, is_current, plan, read_record, run_batch, store
+from autograder.cli import main
+from autograder.executors import make_executor
+from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, reference_source
+
+ODD_BATCH_BUG = (
+    reference_source("svm")
+    + '''
+
+_reference_vectorized = svm_loss_vectorized
+
+
+def svm_loss_vectorized(W, X, y, reg):
+    """Wrong by 1 whenever the batch size is odd: whether a hidden check fails depends on its seed."""
+    loss, dW = _reference_vectorized(W, X, y, reg)
+    return (loss + 1.0 if X.shape[0] % 2 else loss), dW
+'''
+)
+KILLED_AT_IMPORT = "import os\nos._exit(3)\n"
+
+
+def make_class(root: Path, copies: int = 1) -> Path:
+    """A submissions folder: correct, stub, seed-dependent bug, hostile, a zip
+    holding the reference, and a file of an unsupported format."""
+    kinds = {
+        "correct": reference_source("svm"),
+        "stub": (ASSIGNMENTS / "svm.py").read_text(),
+        "oddbug": ODD_BATCH_BUG,
+        "hostile": KILLED_AT_IMPORT,
+    }
+    for copy in range(copies):
+        for kind, source in kinds.items():
+            folder = root / f"{kind}{copy}"
+            folder.mkdir(parents=True)
+            (folder / "svm.py").write_text(source)
+    with zipfile.ZipFile(root / "zipped.zip", "w") as archive:
+        archive.writestr("svm.py", reference_source("svm"))
+    (root / "notes.txt").write_text("not a submission")
+    return root
+
+
+def gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open() as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_batch_writes_every_output_and_survives_bad_entries(tmp_path):
+    subs, out = make_class(tmp_path / "subs"), tmp_path / "out"
+    assert main(["batch", str(subs), "--out", str(out), "--only", "svm", "--jobs", "2"]) == 0
+    book = gradebook(out)
+    assert set(book) == {"correct0", "stub0", "oddbug0", "hostile0", "zipped", "notes"}
+    assert book["correct0"]["total"] == book["correct0"]["max_score"] == book["correct0"]["svm"] != "0"
+    assert float(book["stub0"]["total"]) == 0
+    assert 0 < float(book["oddbug0"]["total"]) < float(book["oddbug0"]["max_score"])
+    assert "exited early" in book["hostile0"]["verdicts"]
+    assert book["zipped"]["total"] == book["correct0"]["total"]
+    assert "unsupported submission format" in book["notes"]["verdicts"]
+    for student, row in book.items():
+        record = json.loads((out / student / "results.json").read_text())
+        assert record["submission_hash"] == row["submission_hash"] and record["mode"] == "test"
+        assert (out / student / "feedback.html").read_text().startswith("<!DOCTYPE html>")
+    summary = (out / "summary.html").read_text()
+    assert "data:image/png;base64," in summary and "Most frequent failing checks" in summary
+    assert "notes" in summary.split("Not graded")[1] and "5 graded in mode test" in summary
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_usage_errors(tmp_path):
+    subs = make_class(tmp_path / "subs")
+    assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    assert main(["batch", str(subs), "--out", str(subs / "out")]) == 2
+    assert not (subs / "out").exists()
+
+
+def test_resume_after_sigkill_loses_nothing_and_regrades_nothing(tmp_path):
+    subs, out = make_class(tmp_path / "subs", copies=2), tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "batch", str(subs), "--out", str(out), "--only", "svm"]
+    batch = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/results.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(batch.pid, signal.SIGKILL)
+    batch.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    assert 3 <= len(finished) < 10, "the batch must be killed mid-way"
+    for path in out.glob("*/results.json"):
+        json.loads(path.read_text())  # every file there is complete
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"resuming: {len(finished)} of 10 submissions already graded" in rerun.stderr
+    assert f"graded {10 - len(finished)}, skipped {len(finished)}" in rerun.stdout
+    results = {p.parent.name: p for p in out.glob("*/results.json")}
+    assert len(results) == 10 and len(gradebook(out)) == 10
+    assert all(results[student].stat().st_mtime_ns == mtime for student, mtime in finished.items())
+    assert not list(out.rglob("*.tmp"))
+
+
+def comparable(out: Path) -> dict[str, object]:
+    """What must not depend on where grading ran: every verdict, score, seed and
+    hash, leaving out the speed checks (their pass depends on the machine's load)."""
+    found = {}
+    for path in sorted(out.glob("*/results.json")):
+        record = json.loads(path.read_text())
+        result = record["result"] or {}
+        checks = [
+            (c["name"], c["status"], c["score"])
+            for e in result.get("exercises", [])
+            for c in e["checks"]
+            if "ratio" not in c["details"]
+        ]
+        found[path.parent.name] = (record["submission_hash"], record["problem"], result.get("seed"), checks)
+    return found
+
+
+def test_dask_local_cluster_gives_the_local_pool_results(tmp_path):
+    subs = make_class(tmp_path / "subs")
+    jobs = plan(subs, "test", ("svm",), DATA_DIR)
+    with make_executor(jobs=2) as pool:
+        run_batch(jobs, tmp_path / "pool", pool, io.StringIO())
+    with make_executor(dask_workers=2) as cluster:
+        report = run_batch(jobs, tmp_path / "dask", cluster, io.StringIO())
+    assert len(report.graded) == 6 and not report.faults
+    assert comparable(tmp_path / "dask") == comparable(tmp_path / "pool")
+    assert len(comparable(tmp_path / "pool")) == 6
+
+
+def test_seed_from_a_batch_replays_the_score_exactly(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    (subs / "odd").mkdir(parents=True)
+    (subs / "odd" / "svm.py").write_text(ODD_BATCH_BUG)
+    assert main(["batch", str(subs), "--out", str(out), "--only", "svm"]) == 0
+    stored = json.loads((out / "odd" / "results.json").read_text())["result"]
+
+    def scores(seed: int) -> list[float]:
+        replay = tmp_path / f"replay-{seed}.json"
+        args = ["grade", str(subs / "odd"), "--mode", "test", "--only", "svm", "--seed", str(seed)]
+        assert main([*args, "--json", str(replay)]) == 0
+        return [test["score"] for test in json.loads(replay.read_text())["tests"]]
+
+    assert scores(stored["seed"]) == [c["score"] for e in stored["exercises"] for c in e["checks"]]
+    # The seed decides the hidden inputs, so other seeds give other scores for this bug.
+    assert len({tuple(scores(seed)) for seed in (1, 2, 3, 4)}) > 1
+
+
+def test_a_grader_fault_is_recorded_and_graded_again_on_resume(tmp_path, monkeypatch):
+    subs = make_class(tmp_path / "subs")
+    job = next(job for job in plan(subs, "test", ("svm",), None) if job.student == "correct0")
+
+    def broken(folder, options):
+        raise KeyError("a bug in the grader")
+
+    monkeypatch.setattr("autograder.batch.grade", broken)
+    outcome = grade_job(job)
+    assert outcome["record"]["problem"].startswith("grader fault: KeyError")
+    assert "grader fault" in outcome["feedback"]
+    store(tmp_path / "out", outcome)
+    assert not is_current(read_record(tmp_path / "out" / "correct0"), job)
+    monkeypatch.undo()
+    store(tmp_path / "out", grade_job(job))
+    assert is_current(read_record(tmp_path / "out" / "correct0"), job)
+
+
+def test_progress_shows_a_bar_with_eta_on_a_terminal_and_lines_otherwise():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = Progress(2, stream)
+        progress.advance("ada", "3 / 20")
+        progress.advance("bob", "20 / 20")
+    assert terminal.getvalue().count("\r") == 2 and "ETA" in terminal.getvalue()
+    assert log.getvalue().splitlines()[0].startswith("[1/2] ada: 3 / 20")

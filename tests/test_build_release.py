@@ -1,0 +1,298 @@
+"""One source of truth: the build, its drift check, the expected-value store, the student release."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.build import (
+    MarkerError,
+    build_notebooks,
+    leaked_lines,
+    planned,
+    public_lines,
+    release,
+    secret_lines,
+    strip_solutions,
+)
+from autograder.checks import EXERCISES
+from autograder.cli import main
+from autograder.references import load_expected, save_expected
+from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, mutate, reference_source
+
+# -- build and drift -----------------------------------------------------------------------
+
+
+def copy_repository(tmp_path: Path) -> Path:
+    """A repository holding the real solutions, without assignments/."""
+    root = tmp_path / "repo"
+    shutil.copytree(SOLUTIONS, root / "solutions")
+    return root
+
+
+def test_the_repository_has_no_drift(capsys):
+    assert main(["build", "--check", "--root", str(ROOT)]) == 0
+
+
+def test_build_writes_every_public_stub_and_is_idempotent(tmp_path):
+    root = copy_repository(tmp_path)
+    assert main(["build", "--root", str(root)]) == 0
+    built = {p.name: p.read_text() for p in (root / "assignments").iterdir()}
+    assert built == {p.name: p.read_text() for p in ASSIGNMENTS.glob("*.py")}
+    assert not any(name.startswith("_") for name in built)  # _fast_conv.py stays with the grader
+    assert main(["build", "--root", str(root)]) == 0
+    assert {p.name: p.read_text() for p in (root / "assignments").iterdir()} == built
+    assert main(["build", "--check", "--root", str(root)]) == 0
+
+
+def test_build_check_names_every_file_that_differs(tmp_path, capsys):
+    root = copy_repository(tmp_path)
+    main(["build", "--root", str(root)])
+    capsys.readouterr()
+    svm = root / "assignments" / "svm.py"
+    svm.write_text(svm.read_text().replace("# YOUR CODE HERE", "# YOUR CODE HERE (edited by hand)", 1))
+    (root / "assignments" / "knn.py").unlink()
+    (root / "assignments" / "old.py").write_text("")
+    assert main(["build", "--check", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "assignments/svm.py: differs" in out
+    assert "assignments/knn.py: missing" in out
+    assert "assignments/old.py: not produced by the build" in out
+    assert "softmax.py" not in out
+
+
+BAD_MARKERS = {
+    "nested": ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    ### END SOLUTION\n", 3),
+    "unclosed": ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", 2),
+    "stray end": ("def f():\n    return 1\n    ### END SOLUTION\n", 3),
+    "not alone": ("def f():\n    x = 1  ### BEGIN SOLUTION\n", 2),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MARKERS)
+def test_marker_errors_stop_the_build_with_file_and_line(tmp_path, capsys, case):
+    text, line = BAD_MARKERS[case]
+    with pytest.raises(MarkerError, match=rf"^bad\.py:{line}: "):
+        strip_solutions(text, "bad.py")
+    root = copy_repository(tmp_path)
+    (root / "solutions" / "svm.py").write_text(text)
+    assert main(["build", "--root", str(root)]) == 2
+    assert re.search(rf"svm\.py:{line}: ", capsys.readouterr().err)
+
+
+def test_strip_keeps_everything_outside_the_regions():
+    text = 'def f(x):\n    """Doc: x is (N, D)."""\n    ### BEGIN SOLUTION\n    return x\n'
+    text += "    ### END SOLUTION\n"
+    assert strip_solutions(text, "f.py") == (
+        'def f(x):\n    """Doc: x is (N, D)."""\n    # YOUR CODE HERE\n    raise NotImplementedError()\n'
+    )
+
+
+# -- notebooks -----------------------------------------------------------------------------
+
+
+def role(grade_id: str, **flags) -> dict:
+    """nbgrader's cell metadata (schema version 3)."""
+    return {"nbgrader": {"grade_id": grade_id, "schema_version": 3, "locked": False, **flags}}
+
+
+def source_notebook(folder: Path, code: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_markdown_cell("Why?\n### BEGIN SOLUTION\nThe margin.\n### END SOLUTION")
+    answer.metadata = role("why", solution=True, grade=False)
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata = role("f", solution=True, grade=False)
+    cell.outputs = [nbformat.v4.new_output("stream", text="secret output 42\n")]
+    cell.execution_count = 3
+    tests = nbformat.v4.new_code_cell(
+        "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(41) == 42\n### END HIDDEN TESTS"
+    )
+    tests.metadata = role("f_tests", solution=False, grade=True, points=2)
+    notebook.cells = [answer, cell, tests]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_student_notebooks_lose_solutions_hidden_tests_and_outputs(tmp_path):
+    code = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"
+    source_notebook(tmp_path / "source", code)
+    [written] = build_notebooks(tmp_path / "source", tmp_path / "out")
+    assert written.name == "demo.ipynb"
+    answer, cell, tests = nbformat.read(written, as_version=4).cells
+    assert answer.source == "Why?\nYOUR ANSWER HERE"
+    assert cell.source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert cell.outputs == [] and cell.execution_count is None
+    assert tests.source == "assert f(1) == 2"
+    assert "secret output" not in written.read_text() and "x + 1" not in written.read_text()
+    assert tests.metadata.deletable is False and tests.metadata.editable is False
+    assert cell.metadata.deletable is False and "editable" not in cell.metadata
+    assert len(tests.metadata.nbgrader.checksum) == 32 and tests.metadata.nbgrader.cell_type == "code"
+
+
+def test_a_solution_region_outside_a_solution_cell_stops_the_build(tmp_path):
+    path = source_notebook(tmp_path / "source", "def f(x):\n    return x + 1")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[2].source = "### BEGIN SOLUTION\nassert f(1) == 2\n### END SOLUTION"
+    nbformat.write(notebook, path)
+    with pytest.raises(MarkerError, match=r"demo\.ipynb \(cell 3\): a solution region in a cell not marked"):
+        build_notebooks(tmp_path / "source", tmp_path / "out")
+
+
+def test_notebook_marker_errors_name_the_cell_and_line(tmp_path):
+    source_notebook(tmp_path / "source", "def f(x):\n    ### BEGIN SOLUTION\n    return x")
+    with pytest.raises(MarkerError, match=r"demo\.ipynb \(cell 2\):2: ### BEGIN SOLUTION is never closed"):
+        build_notebooks(tmp_path / "source", tmp_path / "out")
+
+
+# -- the expected-value store ----------------------------------------------------------------
+
+
+def test_store_round_trips_every_kind_of_expected_value(tmp_path):
+    values = {
+        "loss/loss_dW": (np.float64(1.25), np.arange(6.0).reshape(2, 3)),
+        "cv/accuracies": {1: [0.5, 0.25], 3: [0.75]},
+        "log/log_C": 2.302585092994046,
+        "misc/mixed": [True, 7, None, "text", np.int64(3), np.array([1, 2], dtype=np.int32)],
+        "config/state": {"learning_rate": 1e-3, "t": 5, "m": np.full((2,), np.nan)},
+    }
+    path = tmp_path / "store.npz"
+    save_expected(values, path)
+    loaded = load_expected(path)
+
+    def same(a, b):
+        assert type(a) is type(b), (a, b)
+        if isinstance(a, np.ndarray | np.generic):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+        elif isinstance(a, dict):
+            assert list(a) == list(b)
+            for key in a:
+                same(a[key], b[key])
+        elif isinstance(a, tuple | list):
+            assert len(a) == len(b)
+            for x, y in zip(a, b, strict=True):
+                same(x, y)
+        else:
+            assert a == b
+
+    same(values, loaded)
+    with np.load(path, allow_pickle=False) as data:  # no pickles: loads with pickles refused
+        assert len(data.files) > 1
+
+
+def test_store_refuses_values_it_cannot_restore(tmp_path):
+    with pytest.raises(TypeError, match="'odd/key'"):
+        save_expected({"odd/key": object()}, tmp_path / "store.npz")
+
+
+# -- the student release ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> Path:
+    """A release of this repository (the references graded once to record the store)."""
+    destination = tmp_path_factory.mktemp("release") / "course"
+    release(ROOT, destination, DATA_DIR)
+    return destination
+
+
+def release_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_SOLUTIONS", "PYTHONPATH")}
+    return {**env, "PYTHONPATH": "."}
+
+
+def in_release(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m autograder ARGS`` in the release, as a student runs it."""
+    return python_in(folder, "-m", "autograder", *args)
+
+
+def python_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` with the release's folder as the only addition to the path."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=folder,
+        env=release_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def total(output: str) -> tuple[float, float]:
+    score, top = re.search(r"^TOTAL ([\d.]+) / ([\d.]+)", output, re.MULTILINE).groups()
+    return float(score), float(top)
+
+
+def test_release_holds_stubs_grader_store_and_readme_only(released):
+    files = [p.relative_to(released) for p in released.rglob("*") if p.is_file()]
+    shipped = released / "assignments"
+    shipped_texts = {
+        p.relative_to(shipped).as_posix(): p.read_text() for p in shipped.rglob("*") if p.is_file()
+    }
+    assert shipped_texts == planned(ROOT)
+    assert {p.stem for p in (released / "autograder" / "expected").glob("*.npz")} == set(EXERCISES)
+    assert (released / "README.md").is_file()
+    assert not [p for p in files if {"solutions", "_solutions"} & set(p.parts)]
+    internal = {p.name for p in SOLUTIONS.glob("_*.py")}
+    assert not [p for p in files if p.name in internal]
+    modules = {f"{exercise}.py" for exercise in EXERCISES}
+    outside = [p for p in files if p.name in modules and p.parts[0] not in ("assignments", "autograder")]
+    assert outside == []
+    checks = {p for p in files if p.name in modules and p.parts[0] == "autograder"}
+    assert all(p.parent == Path("autograder/checks") for p in checks)
+
+
+def test_release_holds_no_line_of_any_solution_region(released, tmp_path):
+    secrets = secret_lines(ROOT)
+    public = public_lines(ROOT)
+    assert len(secrets - public) > 100  # the scan has something to look for
+    assert leaked_lines(released, secrets, public) == []
+    planted = tmp_path / "planted"
+    shutil.copytree(released / "assignments", planted)
+    (planted / "notes.txt").write_text(reference_source("svm"))
+    assert [leak for leak in leaked_lines(planted, secrets, public) if leak.startswith("notes.txt:")]
+
+
+def test_release_self_check_scores_stubs_zero(released):
+    completed = in_release(released, "check", "--data-dir", str(DATA_DIR))
+    assert completed.returncode == 0, completed.stderr
+    score, top = total(completed.stdout)
+    assert score == 0 and top > 0
+    assert "grader fault" not in completed.stdout
+
+
+def test_release_self_check_gives_references_full_marks_and_catches_a_bug(released, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(released, student)
+    for exercise in EXERCISES:
+        (student / "assignments" / f"{exercise}.py").write_text(reference_source(exercise))
+    probe = "import autograder.references as r; print(r.__file__, r.solutions_dir())"
+    where = python_in(student, "-c", probe)
+    assert where.stdout.split() == [str(student / "autograder" / "references.py"), "None"]
+    completed = in_release(student, "check", "--data-dir", str(DATA_DIR))
+    assert completed.returncode == 0, completed.stderr
+    score, top = total(completed.stdout)
+    assert score == top == sum(c.points for e in EXERCISES.values() for c in e.checks_for("dev"))
+    assert "grader fault" not in completed.stdout
+
+    buggy = mutate(reference_source("svm"), "loss /= num_train", "loss /= 1")
+    (student / "assignments" / "svm.py").write_text(buggy)
+    completed = in_release(student, "check", "--only", "svm")
+    score, top = total(completed.stdout)
+    assert 0 < score < top
+    assert "failed" in completed.stdout and "grader fault" not in completed.stdout
+
+
+def test_release_refuses_test_mode_without_references(released):
+    completed = in_release(released, "grade", "assignments", "--mode", "test", "--only", "svm")
+    assert completed.returncode == 2
+    assert "needs the reference solutions" in completed.stderr
