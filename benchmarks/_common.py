@@ -16,7 +16,6 @@ machine achieves in the same run (`gemm_rate`).
 from __future__ import annotations
 
 import ctypes
-import gzip
 import importlib.util
 import os
 import platform
@@ -313,23 +312,8 @@ def data_dir() -> Path:
     return Path(os.environ.get("AUTOGRADER_DATA") or ROOT.parent / "shared" / "datasets")
 
 
-def _read_idx_gz(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file of unsigned bytes (images or labels)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[0:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
-    ndim = data[3]
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def load_fashion_mnist_train() -> tuple[np.ndarray, np.ndarray, str] | None:
-    """The Fashion-MNIST training set, if it can be found.
-
-    Uses ``autograder.datasets.load`` (which checks the files' structure) when
-    it imports; otherwise reads ``fashion-mnist/train-*-ubyte.gz`` under
-    `data_dir` directly.
+    """The Fashion-MNIST training set, read by ``autograder.datasets``, if found.
 
     Returns
     -------
@@ -338,23 +322,41 @@ def load_fashion_mnist_train() -> tuple[np.ndarray, np.ndarray, str] | None:
         and a short description of where they came from; None when the files
         are not found.
     """
-    directory = data_dir()
-    try:
-        sys.path.insert(0, str(ROOT))
-        from autograder import datasets
+    from autograder import datasets
 
-        loaded = datasets.load("fashion-mnist", data_dir=directory)
-        official = "official files" if loaded.official else "files differ from the published ones"
-        return loaded.x_train, loaded.y_train, f"{loaded.data_dir} (autograder.datasets, {official})"
-    except Exception as exc:  # fall back on reading the IDX files ourselves
-        reason = f"{type(exc).__name__}"
-    finally:
-        sys.path.remove(str(ROOT))
-    folder = directory / "fashion-mnist"
     try:
-        images = _read_idx_gz(folder / "train-images-idx3-ubyte.gz")
-        labels = _read_idx_gz(folder / "train-labels-idx1-ubyte.gz")
-    except (OSError, ValueError):
+        loaded = datasets.load("fashion-mnist", data_dir=data_dir())
+    except datasets.DatasetUnavailable:
         return None
-    source = f"{folder} (read directly; autograder.datasets failed: {reason})"
-    return images.reshape(len(images), -1), labels.astype(np.int64), source
+    official = "official files" if loaded.official else "files differ from the published ones"
+    return loaded.x_train, loaded.y_train, f"{loaded.data_dir} (autograder.datasets, {official})"
+
+
+def rel_error(ours: np.ndarray, theirs: np.ndarray) -> float:
+    """Largest absolute difference relative to the largest magnitude of ``theirs``."""
+    return float(np.max(np.abs(ours - theirs)) / max(np.max(np.abs(theirs)), 1e-300))
+
+
+def linear_loss_rows(
+    label: str,
+    ours: Callable[[], tuple[float, np.ndarray]],
+    theirs: Callable[[], tuple[float, Any]],
+    theirs_label: str,
+    bound_seconds: float,
+    repeat: int,
+) -> list[Row]:
+    """Rows timing a ``(loss, dW)`` function against its torch twin and a GEMM bound.
+
+    ``theirs`` returns the loss and torch's gradient tensor; both sides are
+    run once more untimed to report their largest relative difference.
+    """
+    ours_s = best_of(ours, repeat=repeat)
+    theirs_s = best_of(theirs, repeat=repeat)
+    loss, grad = ours()
+    loss_t, grad_t = theirs()
+    error = max(abs(loss - loss_t) / abs(loss_t), rel_error(grad, grad_t.numpy()))
+    return [
+        (label, ours_s, None, f"(max rel. diff to torch {error:.1e})"),
+        (f"  {theirs_label}", theirs_s, ours_s / theirs_s, "ours / torch"),
+        ("  GEMM bound 2 products", bound_seconds, ours_s / bound_seconds, "ours / GEMM bound"),
+    ]

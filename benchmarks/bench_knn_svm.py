@@ -109,18 +109,14 @@ def bench_svm(gemm_flops: float, repeat: int) -> list[_common.Row]:
         loss.backward()
         return loss.item(), Wt.grad
 
-    ours = _common.best_of(lambda: svm.svm_loss_vectorized(W, X, y, REG), repeat=repeat)
-    theirs = _common.best_of(torch_svm, repeat=repeat)
-    loss, dW = svm.svm_loss_vectorized(W, X, y, REG)
-    loss_t, dW_t = torch_svm()
-    grad_error = float(np.max(np.abs(dW - dW_t.numpy())) / np.max(np.abs(dW)))
-    error = max(abs(loss - loss_t) / abs(loss_t), grad_error)
-    bound = 2 * 2.0 * SVM_N * SVM_D * SVM_C / gemm_flops
-    return [
-        (f"SVM loss+grad {SVM_N}x{SVM_D}, C={SVM_C}", ours, None, f"(max rel. diff to torch {error:.1e})"),
-        ("  torch autograd float64", theirs, ours / theirs, "ours / torch"),
-        ("  GEMM bound 2 products", bound, ours / bound, "ours / GEMM bound"),
-    ]
+    return _common.linear_loss_rows(
+        f"SVM loss+grad {SVM_N}x{SVM_D}, C={SVM_C}",
+        lambda: svm.svm_loss_vectorized(W, X, y, REG),
+        torch_svm,
+        "torch autograd float64",
+        2 * 2.0 * SVM_N * SVM_D * SVM_C / gemm_flops,
+        repeat,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

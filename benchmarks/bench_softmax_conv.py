@@ -41,11 +41,6 @@ POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 SM_N, SM_D, SM_C, REG = 49000, 3073, 10, 5e-6
 
 
-def _rel_error(ours: np.ndarray, theirs: np.ndarray) -> float:
-    """Largest absolute difference relative to the largest magnitude of ``theirs``."""
-    return float(np.max(np.abs(ours - theirs)) / max(np.max(np.abs(theirs)), 1e-300))
-
-
 def bench_conv(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_common.Row]:
     """Time convolution forward + backward: fast and naive references, torch, GEMM bound.
 
@@ -89,7 +84,7 @@ def bench_conv(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_commo
 
     ours_s = _common.best_of(ours, repeat=repeat)
     torch_s = _common.best_of(theirs, repeat=repeat)
-    error = max(_rel_error(a, t.detach().numpy()) for a, t in zip(ours(), theirs(), strict=True))
+    error = max(_common.rel_error(a, t.detach().numpy()) for a, t in zip(ours(), theirs(), strict=True))
     flops = 3 * 2.0 * CONV_N * CONV_F * CONV_C * KERNEL * KERNEL * SIDE * SIDE
     bound = flops / gemm_flops
 
@@ -103,7 +98,9 @@ def bench_conv(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_commo
     naive_result = naive_once()
     naive_s = time.perf_counter() - start
     fast_small_s = _common.best_of(lambda: ours(x_small, dout_small), repeat=repeat)
-    naive_error = max(_rel_error(a, n) for a, n in zip(ours(x_small, dout_small), naive_result, strict=True))
+    naive_error = max(
+        _common.rel_error(a, n) for a, n in zip(ours(x_small, dout_small), naive_result, strict=True)
+    )
     shape = f"{CONV_N}x{CONV_C}x{SIDE}x{SIDE}, {CONV_F} {KERNEL}x{KERNEL}"
     return [
         (f"conv fwd+bwd fast ref, {shape}", ours_s, None, f"(max rel. diff to torch {error:.1e})"),
@@ -151,7 +148,7 @@ def bench_pool(torch: ModuleType, repeat: int) -> list[_common.Row]:
 
     ours_s = _common.best_of(ours, repeat=repeat)
     torch_s = _common.best_of(theirs, repeat=repeat)
-    error = max(_rel_error(a, t.detach().numpy()) for a, t in zip(ours(), theirs(), strict=True))
+    error = max(_common.rel_error(a, t.detach().numpy()) for a, t in zip(ours(), theirs(), strict=True))
     return [
         (
             f"max-pool 2x2/2 fwd+bwd fast ref, {CONV_N}x{CONV_F}x{SIDE}x{SIDE}",
@@ -195,17 +192,14 @@ def bench_softmax(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_co
         loss.backward()
         return loss.item(), Wt.grad
 
-    ours_s = _common.best_of(lambda: softmax.softmax_loss_vectorized(W, X, y, REG), repeat=repeat)
-    torch_s = _common.best_of(theirs, repeat=repeat)
-    loss, dW = softmax.softmax_loss_vectorized(W, X, y, REG)
-    loss_t, dW_t = theirs()
-    error = max(abs(loss - loss_t) / abs(loss_t), _rel_error(dW, dW_t.numpy()))
-    bound = 2 * 2.0 * SM_N * SM_D * SM_C / gemm_flops
-    return [
-        (f"softmax loss+grad {SM_N}x{SM_D}, C={SM_C}", ours_s, None, f"(max rel. diff to torch {error:.1e})"),
-        ("  torch cross_entropy + autograd", torch_s, ours_s / torch_s, "ours / torch"),
-        ("  GEMM bound 2 products", bound, ours_s / bound, "ours / GEMM bound"),
-    ]
+    return _common.linear_loss_rows(
+        f"softmax loss+grad {SM_N}x{SM_D}, C={SM_C}",
+        lambda: softmax.softmax_loss_vectorized(W, X, y, REG),
+        theirs,
+        "torch cross_entropy + autograd",
+        2 * 2.0 * SM_N * SM_D * SM_C / gemm_flops,
+        repeat,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
