@@ -223,6 +223,9 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
         status, message = Status.DATA_UNAVAILABLE, str(missing)
     except ReferenceUnavailable as missing:
         status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
+    except MemoryError:  # the grader's own memory bound (executors.GRADER_MEMORY_BYTES)
+        status = Status.GRADER_RESOURCES
+        message = "grader resources exceeded: the grader ran out of memory while running this check"
     except Exception as error:  # a bug of ours must not stop the other checks
         where = traceback.extract_tb(error.__traceback__)[-1]
         status = Status.GRADER_FAULT
