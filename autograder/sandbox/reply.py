@@ -214,6 +214,8 @@ def parse_header(line: bytes, request_id: int, banned: frozenset[str]) -> Reply:
     if not isinstance(header, dict):
         raise Malformed("a header that is not a JSON object")
     status = header.get("status")
+    if not isinstance(status, str):
+        raise Malformed(f"status {_show(status)} that is not a string")
     kind = "fault" if status in FAULT_STATUSES else status
     if kind not in _REQUIRED or (status == "ready" and request_id) or (status == "ok" and not request_id):
         raise Malformed(f"status {_show(status)} where it cannot be")
