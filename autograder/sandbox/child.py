@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -167,6 +169,7 @@ class Child:
         self._requests = 0
         self._handles = 0
         self._banned = banned
+        self._inputs: list[str] = []
         self._killed_for: tuple[Status, str] | None = None
         self._layers = isolation.probe()
         self._root = tempfile.mkdtemp(prefix="autograder-run-")
@@ -384,34 +387,48 @@ class Child:
         """Send one request and read its reply (see ``autograder.sandbox.reply``)."""
         self._requests += 1
         request_id = self._requests
-        counter = [0]
-        request = {
-            "id": request_id,
-            "op": op,
-            "target": target,
-            "args": self._encode(list(args), request_id, counter),
-            "kwargs": self._encode(kwargs, request_id, counter),
-            **(extra or {}),
-        }
-        budget = result_budget(array_bytes((args, kwargs)), result_bytes)
-        self._send(request)
         what = re.sub(r"#\d+", "", target.lstrip("$"))
+        budget = result_budget(array_bytes((args, kwargs)), result_bytes)
         try:
-            limit = ("the check's limit", seconds)
-            reply, value = self._receive(request_id, seconds, what, budget, limit)
+            request = {"id": request_id, "op": op, "target": target, **(extra or {})}
+            request.update(self._encode_inputs(args, kwargs, request_id))
+            self._send(request)
+            reply, value = self._receive(request_id, seconds, what, budget, ("the check's limit", seconds))
             if reply.status != "ok":
                 raise self._call_fault(reply, what)
             return value
         finally:
             self._clear_io()
 
+    def _encode_inputs(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: int
+    ) -> dict[str, Any]:
+        """The request's ``args`` and ``kwargs``, arrays written to the exchange folder."""
+        counter = [0]
+        try:
+            return {
+                "args": self._encode(list(args), request_id, counter),
+                "kwargs": self._encode(kwargs, request_id, counter),
+            }
+        except OSError as error:
+            if not (self._mounted and error.errno == errno.ENOSPC):
+                raise
+            self._killed_for = (
+                Status.ERROR,
+                f"the run's folder ({lim.RUN_DISK_BYTES // 2**20} MiB) is full: student code filled it, "
+                "so the grader could not hand over the inputs; the run was stopped",
+            )
+            self._kill_group()
+            raise self._death("") from None
+
     def _encode(self, value: Any, request_id: int, counter: list[int]) -> Any:
         if isinstance(value, Kept):
             return {"$handle": str(value)}
         if isinstance(value, np.ndarray):
-            name = f"in-{request_id}-{counter[0]}.npy"
+            name = f"in-{request_id}-{counter[0]}-{secrets.token_hex(8)}.npy"
             counter[0] += 1
             write_npy(self._io_fd, name, value)
+            self._inputs.append(name)
             return {"$npy": name}
         if isinstance(value, dict):
             return {str(k): self._encode(v, request_id, counter) for k, v in value.items()}
@@ -422,9 +439,12 @@ class Child:
         return value
 
     def _clear_io(self) -> None:
-        for name in os.listdir(self._io_fd):
-            with contextlib.suppress(IsADirectoryError, PermissionError, FileNotFoundError):
+        """Remove the request's input files (whatever else the child put in its
+        folder stays there, never listed, until the run's folder is removed)."""
+        for name in self._inputs:
+            with contextlib.suppress(OSError):
                 os.unlink(name, dir_fd=self._io_fd)
+        self._inputs.clear()
 
     # -- pipes ----------------------------------------------------------------------
 
@@ -467,7 +487,7 @@ class Child:
     def _timeout_message(self, what: str, limit: tuple[str, float], allowed: float) -> str:
         name, seconds = limit
         if seconds <= allowed:
-            return f"{what} did not return within {name} of {seconds:g} s"
+            return f"{what} did not finish within {name} of {seconds:g} s"
         return f"the exercise's time budget of {self.limits.wall_seconds:g} s ran out during {what}"
 
     # -- verdicts -------------------------------------------------------------------
