@@ -1,4 +1,12 @@
-"""Parent side of the sandbox: start, drive and stop one child process."""
+"""Parent side of the sandbox: start, drive and stop one child process.
+
+A request is one JSON line on the request pipe, built only by ``Child``'s
+typed methods (``call``, ``call_keeping``, ``new``, ``get``, ``set``,
+``loop``, ``seed``); array arguments are ``.npy`` files with unguessable
+names in the run's exchange folder. The reply (a JSON header line, then the
+result arrays as ``.npy`` bytes) is parsed by ``autograder.sandbox.reply``;
+anything malformed stops the run with the student's ``invalid output``.
+"""
 
 from __future__ import annotations
 
