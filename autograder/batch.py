@@ -158,6 +158,9 @@ def grade_job(job: Job) -> dict[str, Any]:
         feedback = to_html(result, f"Feedback for {job.student}")
     except UnsupportedSubmission as unsupported:
         return not_graded(job, str(unsupported), fault=False)
+    except MemoryError:  # the grading process's bound (executors.GRADER_MEMORY_BYTES)
+        problem = f"{Status.GRADER_RESOURCES.value}: the grader ran out of memory grading this submission"
+        return not_graded(job, problem, fault=False)
     except Exception as error:  # a bug of ours must not stop the other submissions
         where = traceback.extract_tb(error.__traceback__)[-1]
         problem = (
