@@ -10,7 +10,7 @@ import time
 import pytest
 
 from autograder.results import Status
-from autograder.sandbox import Child, ChildDied, Limits, isolation
+from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
 from autograder.sandbox import limits as lim
 
 SECONDS = 30.0
@@ -35,6 +35,21 @@ def segfault():
 
 def allocate():
     return bytearray(2**40)
+
+
+def nested():
+    value = 1.0
+    for _ in range(10):
+        value = (value,)
+    return value
+
+
+def many():
+    return {str(k): None for k in range(100)}
+
+
+def one():
+    return 1.0
 """
 
 
@@ -108,3 +123,17 @@ def test_memory_error_is_out_of_memory(tmp_path):
         child.close()
     assert caught.value.status is Status.OUT_OF_MEMORY
     assert "ran out of memory" in caught.value.message
+
+
+@pytest.mark.parametrize("target", ["nested", "many"])
+def test_a_return_value_the_grader_would_refuse_is_refused_by_the_harness(tmp_path, target):
+    """Too deep or too long: the student's invalid output, and the child stays usable."""
+    child = start(tmp_path, MODULE)
+    try:
+        with pytest.raises(StudentFault) as caught:
+            child.call(target, seconds=SECONDS)
+        assert child.call("one", seconds=SECONDS) == 1.0
+    finally:
+        child.close()
+    assert type(caught.value) is StudentFault and caught.value.status is Status.INVALID_OUTPUT
+    assert "nested deeper than 4 or longer than 64" in caught.value.message

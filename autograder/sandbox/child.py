@@ -37,6 +37,7 @@ from autograder.sandbox.npyfile import write_npy
 from autograder.sandbox.reply import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
+    MAX_TREE_DEPTH,
     ChannelClosed,
     ChannelTimeout,
     Malformed,
@@ -232,6 +233,7 @@ class Child:
             "seccomp": self._layers.seccomp.hex() if self._layers.seccomp else None,
             "banned": sorted(banned),
             "max_leaves": lim.MAX_LEAVES,
+            "max_depth": MAX_TREE_DEPTH,
             "text_chars": MAX_TEXT_CHARS,
             "name_chars": MAX_NAME_CHARS,
             "limits": {

@@ -78,6 +78,7 @@ class Harness:
         self.io_dir = boot["io_dir"]
         self.path = boot["module_path"]
         self.max_leaves = boot["max_leaves"]
+        self.max_depth = boot["max_depth"]
         self.text_chars = boot["text_chars"]
         self.name_chars = boot["name_chars"]
         self.blocker = blocker
@@ -115,20 +116,27 @@ class Harness:
             return [self.decode(item) for item in value]
         return value
 
-    def encode(self, value, leaves):
-        """The tree describing ``value``; its arrays are appended to ``leaves``."""
+    def encode(self, value, leaves, depth=0):
+        """The tree describing ``value``; its arrays are appended to ``leaves``.
+
+        Refuses what the grader would refuse: deeper than ``max_depth``, more
+        than ``max_leaves`` items in a tuple or dict, long dict keys.
+        """
         if value is None:
             return ["none"]
-        if isinstance(value, tuple) or (
+        nested = isinstance(value, (tuple, dict)) or (
             isinstance(value, list)
             and any(isinstance(item, (tuple, list, dict, np.ndarray)) for item in value)
-        ):
-            return ["tuple", [self.encode(item, leaves) for item in value]]
+        )
+        if nested and (depth >= self.max_depth or len(value) > self.max_leaves):
+            raise Refused(f"containers nested deeper than {self.max_depth} or longer than {self.max_leaves}")
         if isinstance(value, dict):
             for key in value:
                 if len(str(key)) > self.name_chars:
                     raise Refused(f"a dict key longer than {self.name_chars} characters")
-            return ["dict", {str(key): self.encode(item, leaves) for key, item in value.items()}]
+            return ["dict", {str(key): self.encode(item, leaves, depth + 1) for key, item in value.items()}]
+        if nested:
+            return ["tuple", [self.encode(item, leaves, depth + 1) for item in value]]
         array = np.array(value, copy=True, order="C")
         if array.dtype.kind not in "biuf":
             raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
