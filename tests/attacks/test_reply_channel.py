@@ -12,10 +12,13 @@ from __future__ import annotations
 import pytest
 
 from autograder.results import Status
-from tests.attacks.support import assert_contained, svm_attack
+from tests.attacks.support import assert_contained, require, svm_attack
 
 BUDGET_SECONDS = 8.0
 """Exercise budget of each attack run: the honest svm.py needs about 1 s."""
+
+SLOW_BUDGET_SECONDS = 60.0
+"""Budget of an attack that writes a gigabyte before the first call."""
 
 INVALID = (Status.INVALID_OUTPUT,)
 
@@ -201,3 +204,25 @@ def test_directories_fifos_and_links_planted_where_files_once_went(scene, honest
     for check in (c for e in result.exercises for c in e.checks):
         if "svm_loss_naive" not in check.name and "numerical gradient" not in check.name:
             assert check.status == honest_by_name[check.name].status, (check.name, check.message)
+
+
+FILL_THE_FOLDER = """
+import os
+
+_chunk = b"\\0" * 2**24
+try:
+    with open("fill", "wb") as _handle:
+        while True:
+            _handle.write(_chunk)
+except OSError:
+    pass
+"""
+
+
+def test_filling_the_run_folder_before_the_inputs_arrive(scene, honest, short_budget):
+    """The child fills its tmpfs (and survives it), so the grader cannot write the
+    next call's inputs: that is the student's doing, not a grader fault."""
+    require("disk")
+    short_budget(SLOW_BUDGET_SECONDS)
+    result = scene.grade({"svm.py": svm_attack(at_import=FILL_THE_FOLDER)})
+    assert_contained(result, honest, scene, (Status.ERROR,), "is full: student code filled it")
