@@ -12,9 +12,10 @@ finished student and leaves no half-written file; ``gradebook.csv`` and
 ``summary.html`` are rebuilt from the stored records at the end.
 
 A record whose grading ended in a grader fault is graded again on resume: the
-fault is ours, not the student's. A worker process that dies (killed by the
-machine's OOM killer, a lost Dask worker) gives such a record, for its job and,
-with a local pool, for every job the broken pool had not finished.
+fault is ours, not the student's. A local grading process that dies (its memory
+bound, the machine's OOM killer, a crash) takes down only the submission it was
+grading, recorded as ``grader resources exceeded``: not a fault, so a resumed
+batch does not grade it again and again. A lost Dask worker is a grader fault.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autograder import __version__
+from autograder.executors import WorkerDied
 from autograder.grading import Options, grade
 from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
 from autograder.reports.gradebook import gradebook_csv, summary_html
 from autograder.reports.html import notice_html, to_html
-from autograder.results import result_to_dict
+from autograder.results import Status, result_to_dict
 
 RESULTS_NAME = "results.json"
 FEEDBACK_NAME = "feedback.html"
@@ -156,6 +158,9 @@ def grade_job(job: Job) -> dict[str, Any]:
         feedback = to_html(result, f"Feedback for {job.student}")
     except UnsupportedSubmission as unsupported:
         return not_graded(job, str(unsupported), fault=False)
+    except MemoryError:  # the grading process's bound (executors.GRADER_MEMORY_BYTES)
+        problem = f"{Status.GRADER_RESOURCES.value}: the grader ran out of memory grading this submission"
+        return not_graded(job, problem, fault=False)
     except Exception as error:  # a bug of ours must not stop the other submissions
         where = traceback.extract_tb(error.__traceback__)[-1]
         problem = (
@@ -281,10 +286,13 @@ def run_batch(jobs: list[Job], out: Path, executor: Executor, stream: TextIO = s
 
 
 def _outcome(future: Future, job: Job) -> dict[str, Any]:
-    """The worker's outcome, or a grader-fault record if the worker itself died."""
+    """The worker's outcome; if the worker died, a record saying so."""
     try:
         return future.result()
-    except Exception as error:  # a dead worker process or a lost Dask worker
+    except WorkerDied as died:
+        problem = f"{Status.GRADER_RESOURCES.value}: {died} while grading this submission"
+        return not_graded(job, problem, fault=False)
+    except Exception as error:  # a lost Dask worker
         problem = f"grader fault: the worker grading this submission failed: {type(error).__name__}: {error}"
         return not_graded(job, problem, fault=True)
 

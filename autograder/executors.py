@@ -1,6 +1,10 @@
 """Where batch grading runs: a ``concurrent.futures`` executor.
 
-- ``jobs`` local worker processes (``ProcessPoolExecutor``), the default;
+- ``jobs`` local workers, the default: each submission is graded in a process
+  of its own (``OneProcessPerJob``), whose memory is bounded
+  (``GRADER_MEMORY_BYTES``); a process that dies (OOM, crash) fails only its
+  own future, with ``WorkerDied``, and the batch records that submission as
+  ``grader resources exceeded`` (see ``batch``);
 - a Dask distributed cluster at ``scheduler`` (``tcp://host:8786``), through
   ``Client.get_executor()``, which has the same ``submit`` / future interface;
 - a local Dask cluster of ``dask_workers`` single-threaded worker processes.
@@ -18,9 +22,92 @@ Dask is imported only when asked for: grading needs only NumPy and matplotlib.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import multiprocessing
+import resource
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+GRADER_MEMORY_BYTES = 6 * 1024**3
+"""Data-segment limit (``RLIMIT_DATA``) of a process grading one submission:
+it holds MNIST in float64 (0.4 GB), the reference MLP's training (0.5 GB),
+one reply's results (``sandbox.limits.RESULT_MAX_BYTES``, 0.25 GB) and
+NumPy/BLAS buffers; 6 GiB is three times that, and bounds a grader bug or a
+submission that would make the grader allocate without end. Only the soft
+limit is set: the sandboxed child sets its own, lower limits."""
+
+START_METHOD = "forkserver"
+"""How grading processes start: forked from a clean single-threaded server,
+not from the batch's threads (forking a threaded process can inherit held locks)."""
+
+
+class WorkerDied(Exception):
+    """The process grading one submission ended without an outcome."""
+
+
+def bound_memory(limit: int = GRADER_MEMORY_BYTES) -> None:
+    """Lower this process's soft ``RLIMIT_DATA`` to ``limit`` (never raise it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = min(value for value in (limit, soft, hard) if value != resource.RLIM_INFINITY)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+
+
+def _grade_here(send: Connection, fn: Callable[..., Any], args: tuple[Any, ...], limit: int) -> None:
+    """Body of a grading process: bound its memory, run ``fn``, send the outcome."""
+    bound_memory(limit)
+    try:
+        outcome = (True, fn(*args))
+    except BaseException as error:  # reported to the parent, which decides
+        outcome = (False, error)
+    send.send(outcome)
+    send.close()
+
+
+class OneProcessPerJob(Executor):
+    """Run each submitted call in a fresh process, ``workers`` at a time.
+
+    A process that dies fails only its own future (``WorkerDied``); the
+    others are unaffected, unlike a ``ProcessPoolExecutor``, which breaks whole.
+
+    Parameters
+    ----------
+    workers : int
+        Calls running at once.
+    memory_limit : int
+        ``RLIMIT_DATA`` of each process.
+    """
+
+    def __init__(self, workers: int, memory_limit: int = GRADER_MEMORY_BYTES) -> None:
+        self._threads = ThreadPoolExecutor(max_workers=workers)
+        self._context = multiprocessing.get_context(START_METHOD)
+        self._memory_limit = memory_limit
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if kwargs:
+            raise TypeError("OneProcessPerJob passes positional arguments only")
+        return self._threads.submit(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_grade_here, args=(send, fn, args, self._memory_limit))
+        process.start()
+        send.close()
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            process.join()
+            raise WorkerDied(f"the grading process ended with exit code {process.exitcode}") from None
+        finally:
+            receive.close()
+        process.join()
+        if not ok:
+            raise value
+        return value
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 @contextmanager
@@ -39,7 +126,7 @@ def make_executor(
         Start a local Dask cluster of this many worker processes.
     """
     if scheduler is None and dask_workers is None:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with OneProcessPerJob(jobs) as pool:
             yield pool
         return
     try:

@@ -223,6 +223,9 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
         status, message = Status.DATA_UNAVAILABLE, str(missing)
     except ReferenceUnavailable as missing:
         status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
+    except MemoryError:  # the grader's own memory bound (executors.GRADER_MEMORY_BYTES)
+        status = Status.GRADER_RESOURCES
+        message = "grader resources exceeded: the grader ran out of memory while running this check"
     except Exception as error:  # a bug of ours must not stop the other checks
         where = traceback.extract_tb(error.__traceback__)[-1]
         status = Status.GRADER_FAULT
@@ -296,7 +299,7 @@ class ExerciseRun:
         own code stands in (expected values then come from the store)."""
         if solutions_dir() is None:
             if self._stand_in is None:
-                self._stand_in = StudentStandIn(lambda request: self.child().request(request, CHECK_SECONDS))
+                self._stand_in = StudentStandIn(self.child, CHECK_SECONDS)
             return self._stand_in
         return load_reference(self.exercise.id)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import StudentFault
+from autograder.sandbox import Child, StudentFault
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 """Where a student release keeps the expected values of the visible checks,
@@ -182,13 +182,15 @@ class StudentStandIn:
 
     Parameters
     ----------
-    request : callable
-        ``request(message) -> value``: sends one harness request to the child.
+    child : callable
+        ``child() -> Child``: the exercise's live child (started if needed).
+    seconds : float
+        Time limit of each forwarded call.
     """
 
-    def __init__(self, request: Callable[[dict[str, Any]], Any]) -> None:
-        self._request = request
-        self._handles = 0
+    def __init__(self, child: Callable[[], Child], seconds: float) -> None:
+        self._child = child
+        self._seconds = seconds
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -198,11 +200,8 @@ class StudentStandIn:
     def _forward(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             if not name[0].isupper():
-                return self._request({"op": "call", "target": name, "args": args, "kwargs": kwargs})
-            self._handles += 1
-            handle = f"stand-in-{name}#{self._handles}"
-            self._request({"op": "new", "target": name, "args": args, "kwargs": kwargs, "handle": handle})
-            return _StandInObject(self, f"${handle}")
+                return self._child().call(name, *args, seconds=self._seconds, **kwargs)
+            return _StandInObject(self, self._child().new(name, *args, seconds=self._seconds, **kwargs))
         except StudentFault as fault:
             raise type(fault)(
                 fault.status,

@@ -14,9 +14,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from autograder.batch import Progress, grade_job, is_current, plan, read_record, run_batch, store
 from autograder.cli import main
-from autograder.executors import make_executor
+from autograder.executors import OneProcessPerJob, make_executor
 from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, reference_source
 
 ODD_BATCH_BUG = (
@@ -191,3 +193,49 @@ def test_progress_shows_a_bar_with_eta_on_a_terminal_and_lines_otherwise():
         progress.advance("bob", "20 / 20")
     assert terminal.getvalue().count("\r") == 2 and "ETA" in terminal.getvalue()
     assert log.getvalue().splitlines()[0].startswith("[1/2] ada: 3 / 20")
+
+
+def die_on_purpose(job):
+    """Stands in for ``grade_job`` in the process grading one submission: the
+    process is SIGKILLed, as the machine's OOM killer would do."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DiesFor(OneProcessPerJob):
+    """The local executor, whose process grading ``student`` dies."""
+
+    def __init__(self, workers: int, student: str) -> None:
+        super().__init__(workers)
+        self.student = student
+
+    def submit(self, fn, /, *args):
+        return super().submit(die_on_purpose if args[0].student == self.student else fn, *args)
+
+
+def test_a_dying_worker_takes_down_only_its_submission_and_is_not_regraded(tmp_path):
+    subs, out = make_class(tmp_path / "subs"), tmp_path / "out"
+    jobs = plan(subs, "dev", ("svm",), DATA_DIR)
+    with DiesFor(2, "correct0") as pool:
+        report = run_batch(jobs, out, pool, io.StringIO())
+    victim = read_record(out / "correct0")
+    assert victim["problem"].startswith("grader resources exceeded"), victim["problem"]
+    assert "exit code -9" in victim["problem"] and not victim["grader_fault"]
+    assert not report.faults
+    for student in ("stub0", "oddbug0", "hostile0", "zipped"):
+        assert read_record(out / student)["result"] is not None, student
+    assert float(gradebook(out)["zipped"]["total"]) > 0
+    with DiesFor(2, "correct0") as pool:
+        again = run_batch(jobs, out, pool, io.StringIO())
+    assert "correct0" in again.skipped and again.graded == []
+
+
+def allocate_without_end(count: int) -> int:
+    hoard = [bytearray(2**20) for _ in range(count)]
+    return len(hoard)
+
+
+def test_a_grading_process_has_a_memory_bound():
+    with OneProcessPerJob(1, memory_limit=512 * 1024**2) as pool:
+        assert pool.submit(allocate_without_end, 10).result() == 10
+        with pytest.raises(MemoryError):
+            pool.submit(allocate_without_end, 2048).result()

@@ -162,7 +162,6 @@ class Session:
         self.mode = run.mode
         self.source: SourceReport = run.source
         self.details: dict[str, Any] = {}
-        self._handles = 0
 
     @property
     def reference(self) -> ModuleType:
@@ -180,35 +179,24 @@ class Session:
         keeps the student's cache inside the sandbox; pass ``cache`` to the
         backward call. The returned tuple has ``None`` in its place.
         """
-        self._handles += 1
-        kept = Kept(f"kept#{self._handles}")
-        request = {"op": "call", "target": target, "args": args, "kwargs": kwargs, "keep": [index, str(kept)]}
-        return self._run.child().request(request, self._check.seconds), kept
+        return self._run.child().call_keeping(index, target, *args, seconds=self._check.seconds, **kwargs)
 
     def new(self, class_name: str, *args: Any, **kwargs: Any) -> str:
         """Construct the student's ``class_name``; return its handle."""
-        self._handles += 1
-        handle = f"{class_name}#{self._handles}"
-        request = {"op": "new", "target": class_name, "args": args, "kwargs": kwargs, "handle": handle}
-        self._run.child().request(request, self._check.seconds)
-        return f"${handle}"
+        return self._run.child().new(class_name, *args, seconds=self._check.seconds, **kwargs)
 
     def get(self, handle: str, attribute: str) -> Any:
         """Read ``attribute`` of the student's object ``handle``."""
-        return self._run.child().request(
-            {"op": "get", "target": f"{handle}.{attribute}"}, self._check.seconds
-        )
+        return self._run.child().get(handle, attribute, seconds=self._check.seconds)
 
     def set(self, handle: str, attribute: str, value: Any) -> None:
         """Set ``attribute`` of the student's object ``handle`` to ``value``."""
-        request = {"op": "set", "target": f"{handle}.{attribute}", "args": [value]}
-        self._run.child().request(request, self._check.seconds)
+        self._run.child().set(handle, attribute, value, seconds=self._check.seconds)
 
     def loop(self, method: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> Any:
         """Call ``method(x[batch], y[batch])`` for consecutive batches of each row
         of ``order`` (an ndarray of shape (epochs, N)); return the losses."""
-        request = {"op": "loop", "target": method, "args": [x, y, order, batch_size]}
-        return self._run.child().request(request, self._check.seconds)
+        return self._run.child().loop(method, x, y, order, batch_size, seconds=self._check.seconds)
 
     def expected(self, key: str, compute: Callable[[], Any]) -> Any:
         """The expected value ``key`` of this check, from the store or ``compute()``."""
@@ -216,9 +204,7 @@ class Session:
 
     def seed_global_rng(self, seed: int) -> None:
         """Seed NumPy's global generator in the child (``np.random.seed``)."""
-        self._run.child().request(
-            {"op": "seed", "target": "numpy.random", "args": [seed]}, self._check.seconds
-        )
+        self._run.child().seed(seed, seconds=self._check.seconds)
 
     def once(self, key: str, compute: Callable[[Session], Any]) -> Any:
         """``compute(session)`` run once per exercise run and shared by the checks

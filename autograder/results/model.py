@@ -29,6 +29,7 @@ class Status(StrEnum):
     EXITED = "exited early"
     DATA_UNAVAILABLE = "dataset not available"
     GRADER_FAULT = "grader fault"
+    GRADER_RESOURCES = "grader resources exceeded"
 
 
 @dataclass

@@ -1,14 +1,23 @@
-"""Parent side of the sandbox: start, drive and stop one child process."""
+"""Parent side of the sandbox: start, drive and stop one child process.
+
+A request is one JSON line on the request pipe, built only by ``Child``'s
+typed methods (``call``, ``call_keeping``, ``new``, ``get``, ``set``,
+``loop``, ``seed``); array arguments are ``.npy`` files with unguessable
+names in the run's exchange folder. The reply (a JSON header line, then the
+result arrays as ``.npy`` bytes) is parsed by ``autograder.sandbox.reply``;
+anything malformed stops the run with the student's ``invalid output``.
+"""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import math
 import os
 import re
-import select
+import secrets
 import shutil
 import signal
 import subprocess
@@ -24,10 +33,23 @@ import numpy as np
 from autograder.results import Status
 from autograder.sandbox import isolation
 from autograder.sandbox import limits as lim
-from autograder.sandbox.npyfile import BadArrayFile, read_npy, write_npy
+from autograder.sandbox.npyfile import write_npy
+from autograder.sandbox.reply import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TREE_DEPTH,
+    ChannelClosed,
+    ChannelTimeout,
+    Malformed,
+    PipeReader,
+    Reply,
+    array_bytes,
+    parse_reply,
+    result_budget,
+)
 
 HARNESS = Path(__file__).with_name("harness.py")
-MAX_TREE_DEPTH = 4  # (loss, dW) or (next_w, {"m": ...}) is depth 2
+LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
 EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
 BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
 
@@ -154,7 +176,9 @@ class Child:
         self.waited = 0.0
         self.peak_rss = 0
         self._requests = 0
-        self._buffer = b""
+        self._handles = 0
+        self._banned = banned
+        self._inputs: list[str] = []
         self._killed_for: tuple[Status, str] | None = None
         self._layers = isolation.probe()
         self._root = tempfile.mkdtemp(prefix="autograder-run-")
@@ -209,6 +233,9 @@ class Child:
             "seccomp": self._layers.seccomp.hex() if self._layers.seccomp else None,
             "banned": sorted(banned),
             "max_leaves": lim.MAX_LEAVES,
+            "max_depth": MAX_TREE_DEPTH,
+            "text_chars": MAX_TEXT_CHARS,
+            "name_chars": MAX_NAME_CHARS,
             "limits": {
                 "memory_bytes": self.limits.memory_bytes,
                 "cpu_seconds": math.ceil(self._remaining() + lim.CPU_SLACK_SECONDS),
@@ -217,8 +244,10 @@ class Child:
             },
         }
         self._send(boot)
-        reply = self._receive(min(lim.START_SECONDS, self._remaining()), "importing the module")
-        if reply["status"] != "ready":
+        self._reader = PipeReader(self._reply_r)
+        what = f"importing {self.module_name}.py"
+        reply, _ = self._receive(0, lim.START_SECONDS, what, 0, ("the start limit", lim.START_SECONDS))
+        if reply.status != "ready":
             raise self._import_fault(reply)
 
     @property
@@ -300,7 +329,7 @@ class Child:
         """The first bytes the student's code printed (stdout and stderr)."""
         return self._drain.head.decode("utf-8", "replace")
 
-    # -- requests -------------------------------------------------------------------
+    # -- requests: the only way to reach the harness --------------------------------
 
     def call(self, target: str, *args: Any, seconds: float, **kwargs: Any) -> Any:
         """Call a module function, or a handle's method (``"$h1.predict"``).
@@ -310,35 +339,106 @@ class Child:
         ndarray, tuple, dict or None
             The return value rebuilt from plain numeric arrays.
         """
-        return self.request({"op": "call", "target": target, "args": args, "kwargs": kwargs}, seconds)
+        return self._exchange("call", target, args, kwargs, seconds)
 
-    def request(self, request: dict[str, Any], seconds: float) -> Any:
-        """Send one request and rebuild the value of its reply."""
+    def call_keeping(
+        self, index: int, target: str, *args: Any, seconds: float, **kwargs: Any
+    ) -> tuple[Any, Kept]:
+        """Call ``target`` and keep element ``index`` of its tuple in the child.
+
+        Returns the tuple with ``None`` in that place, and the kept object's name.
+        """
+        kept = Kept(self._handle_name("kept"))
+        value = self._exchange("call", target, args, kwargs, seconds, {"keep": [index, str(kept)]})
+        return value, kept
+
+    def new(self, class_name: str, *args: Any, seconds: float, **kwargs: Any) -> str:
+        """Construct the student's ``class_name``; return its handle (``"$Name#1"``)."""
+        handle = self._handle_name(class_name)
+        self._exchange("new", class_name, args, kwargs, seconds, {"handle": handle}, result_bytes=0)
+        return f"${handle}"
+
+    def get(self, handle: str, attribute: str, *, seconds: float) -> Any:
+        """Read ``attribute`` of the student's object ``handle``."""
+        return self._exchange("get", f"{handle}.{attribute}", (), {}, seconds)
+
+    def set(self, handle: str, attribute: str, value: Any, *, seconds: float) -> None:
+        """Set ``attribute`` of the student's object ``handle`` to ``value``."""
+        self._exchange("set", f"{handle}.{attribute}", (value,), {}, seconds, result_bytes=0)
+
+    def loop(
+        self, method: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, *, seconds: float
+    ) -> np.ndarray:
+        """Call ``method(x[batch], y[batch])`` for consecutive batches of each row
+        of ``order`` (ndarray of shape (epochs, N)); return the float64 losses."""
+        batches = order.shape[0] * -(-order.shape[1] // batch_size) if order.ndim == 2 else order.size
+        budget = LOOP_HEADER_BYTES + 8 * batches
+        args = (x, y, order, int(batch_size))
+        return self._exchange("loop", method, args, {}, seconds, result_bytes=budget)
+
+    def seed(self, value: int, *, seconds: float) -> None:
+        """Seed NumPy's global generator in the child (``np.random.seed``)."""
+        self._exchange("seed", "numpy.random", (int(value),), {}, seconds, result_bytes=0)
+
+    def _handle_name(self, prefix: str) -> str:
+        self._handles += 1
+        return f"{prefix}#{self._handles}"
+
+    def _exchange(
+        self,
+        op: str,
+        target: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        seconds: float,
+        extra: dict[str, Any] | None = None,
+        result_bytes: int | None = None,
+    ) -> Any:
+        """Send one request and read its reply (see ``autograder.sandbox.reply``)."""
         self._requests += 1
         request_id = self._requests
-        encoded = {key: self._encode(value, request_id, [0]) for key, value in request.items()}
-        encoded["id"] = request_id
-        self._send(encoded)
-        what = re.sub(r"#\d+", "", request["target"].lstrip("$"))
+        what = re.sub(r"#\d+", "", target.lstrip("$"))
+        budget = result_budget(array_bytes((args, kwargs)), result_bytes)
         try:
-            reply = self._receive(min(seconds, self._remaining()), what, check_limit=seconds)
-            self.banned_attempts.update(reply.get("banned", []))
-            if reply["status"] != "ok":
+            request = {"id": request_id, "op": op, "target": target, **(extra or {})}
+            request.update(self._encode_inputs(args, kwargs, request_id))
+            self._send(request)
+            reply, value = self._receive(request_id, seconds, what, budget, ("the check's limit", seconds))
+            if reply.status != "ok":
                 raise self._call_fault(reply, what)
-            files = reply.get("files", [])
-            if not isinstance(files, list) or len(files) > lim.MAX_LEAVES:
-                raise self._tampered()
-            return self._rebuild(reply.get("tree"), request_id, len(files), 0)
+            return value
         finally:
             self._clear_io()
+
+    def _encode_inputs(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: int
+    ) -> dict[str, Any]:
+        """The request's ``args`` and ``kwargs``, arrays written to the exchange folder."""
+        counter = [0]
+        try:
+            return {
+                "args": self._encode(list(args), request_id, counter),
+                "kwargs": self._encode(kwargs, request_id, counter),
+            }
+        except OSError as error:
+            if not (self._mounted and error.errno == errno.ENOSPC):
+                raise
+            self._killed_for = (
+                Status.ERROR,
+                f"the run's folder ({lim.RUN_DISK_BYTES // 2**20} MiB) is full: student code filled it, "
+                "so the grader could not hand over the inputs; the run was stopped",
+            )
+            self._kill_group()
+            raise self._death("") from None
 
     def _encode(self, value: Any, request_id: int, counter: list[int]) -> Any:
         if isinstance(value, Kept):
             return {"$handle": str(value)}
         if isinstance(value, np.ndarray):
-            name = f"in-{request_id}-{counter[0]}.npy"
+            name = f"in-{request_id}-{counter[0]}-{secrets.token_hex(8)}.npy"
             counter[0] += 1
             write_npy(self._io_fd, name, value)
+            self._inputs.append(name)
             return {"$npy": name}
         if isinstance(value, dict):
             return {str(k): self._encode(v, request_id, counter) for k, v in value.items()}
@@ -348,29 +448,13 @@ class Child:
             return value.item()
         return value
 
-    def _rebuild(self, tree: Any, request_id: int, count: int, depth: int) -> Any:
-        if not isinstance(tree, list) or not tree or depth > MAX_TREE_DEPTH:
-            raise self._tampered()
-        kind = tree[0]
-        if kind == "none" and len(tree) == 1:
-            return None
-        if kind == "leaf" and len(tree) == 2 and isinstance(tree[1], int) and 0 <= tree[1] < count:
-            try:
-                return read_npy(self._io_fd, f"out-{request_id}-{tree[1]}.npy", lim.RESULT_MAX_BYTES)
-            except BadArrayFile as error:
-                raise StudentFault(Status.INVALID_OUTPUT, f"unreadable result: {error}") from None
-        if kind == "tuple" and len(tree) == 2 and isinstance(tree[1], list):
-            return tuple(self._rebuild(item, request_id, count, depth + 1) for item in tree[1])
-        if kind == "dict" and len(tree) == 2 and isinstance(tree[1], dict):
-            return {
-                str(key): self._rebuild(item, request_id, count, depth + 1) for key, item in tree[1].items()
-            }
-        raise self._tampered()
-
     def _clear_io(self) -> None:
-        for name in os.listdir(self._io_fd):
-            with contextlib.suppress(IsADirectoryError, PermissionError, FileNotFoundError):
+        """Remove the request's input files (whatever else the child put in its
+        folder stays there, never listed, until the run's folder is removed)."""
+        for name in self._inputs:
+            with contextlib.suppress(OSError):
                 os.unlink(name, dir_fd=self._io_fd)
+        self._inputs.clear()
 
     # -- pipes ----------------------------------------------------------------------
 
@@ -385,47 +469,44 @@ class Child:
         except BrokenPipeError:
             raise self._death("before it read its next request") from None
 
-    def _receive(self, seconds: float, what: str, check_limit: float | None = None) -> dict[str, Any]:
+    def _receive(
+        self, request_id: int, seconds: float, what: str, budget: int, limit: tuple[str, float]
+    ) -> tuple[Reply, Any]:
+        """Read the reply to ``request_id`` within ``seconds`` (and the exercise's budget).
+
+        ``limit`` names the limit that ``seconds`` stands for, for a timeout's verdict.
+        """
         started = time.monotonic()
-        end = started + max(seconds, 0.0)
+        allowed = min(seconds, self._remaining())
+        self._reader.end = started + max(allowed, 0.0)
         try:
-            while b"\n" not in self._buffer:
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    self._killed_for = (Status.TIMEOUT, self._timeout_message(what, check_limit, seconds))
-                    self._kill_group()
-                    raise self._death(what)
-                ready, _, _ = select.select([self._reply_r], [], [], remaining)
-                if ready:
-                    chunk = os.read(self._reply_r, 65536)
-                    if not chunk:
-                        raise self._death(what)
-                    self._buffer += chunk
-                    if len(self._buffer) > lim.REPLY_MAX_BYTES:
-                        raise self._tampered()
+            reply, value = parse_reply(self._reader, request_id, self._banned, budget)
+        except ChannelTimeout:
+            self._killed_for = (Status.TIMEOUT, self._timeout_message(what, limit, allowed))
+            self._kill_group()
+            raise self._death(what) from None
+        except ChannelClosed:
+            raise self._death(what) from None
+        except Malformed as error:
+            raise self._tampered(str(error)) from None
         finally:
             self.waited += time.monotonic() - started
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise self._tampered() from None
-        if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
-            raise self._tampered()
-        return reply
+        self.banned_attempts.update(reply.banned)
+        return reply, value
 
-    def _timeout_message(self, what: str, check_limit: float | None, seconds: float) -> str:
-        if check_limit is not None and check_limit <= seconds:
-            return f"{what} did not return within the check's limit of {check_limit:g} s"
+    def _timeout_message(self, what: str, limit: tuple[str, float], allowed: float) -> str:
+        name, seconds = limit
+        if seconds <= allowed:
+            return f"{what} did not finish within {name} of {seconds:g} s"
         return f"the exercise's time budget of {self.limits.wall_seconds:g} s ran out during {what}"
 
     # -- verdicts -------------------------------------------------------------------
 
-    def _tampered(self) -> ChildDied:
+    def _tampered(self, reason: str) -> ChildDied:
         self._killed_for = (
             Status.INVALID_OUTPUT,
-            "the reply channel carried something the harness did not send "
-            "(student code wrote to it); the run was stopped",
+            f"the reply channel carried something the harness did not send ({reason}; "
+            "student code wrote to it or changed the harness); the run was stopped",
         )
         self._kill_group()
         return self._death("")
@@ -449,9 +530,13 @@ class Child:
                 f"cgroup's {(self.limits.memory_bytes + lim.CGROUP_EXTRA_BYTES) // 2**20} MiB",
             )
         if code == -signal.SIGXCPU:
-            return ChildDied(Status.TIMEOUT, f"CPU time limit reached{during}")
+            return ChildDied(
+                Status.TIMEOUT,
+                f"the CPU time limit (the exercise's remaining budget + {lim.CPU_SLACK_SECONDS:g} s) "
+                f"was reached{during}",
+            )
         if code == -signal.SIGKILL:
-            return ChildDied(Status.OUT_OF_MEMORY, f"killed by the kernel{during} (out of memory)")
+            return ChildDied(Status.CRASHED, self._sigkill_message(during))
         if code == -signal.SIGXFSZ:
             return ChildDied(
                 Status.CRASHED, f"wrote a file larger than {self.limits.file_bytes} bytes{during}"
@@ -465,12 +550,22 @@ class Child:
             "(os._exit, sys.exit or a closed pipe); exit codes never count as passing",
         )
 
-    def _call_fault(self, reply: dict[str, Any], what: str) -> StudentFault:
-        status = _FAULTS.get(reply["status"])
-        if status is None:
-            return self._tampered()
-        message = str(reply.get("message", ""))
-        where = f" at {reply['where']}" if reply.get("where") else ""
+    def _sigkill_message(self, during: str) -> str:
+        """Why a SIGKILL that the grader did not send is not called "out of memory"."""
+        if self._cgroup is not None:
+            return (
+                f"killed by SIGKILL{during}, not by the OOM killer (the run's memory cgroup counted "
+                "no OOM kill): student code killed its own process or process group"
+            )
+        return (
+            f"killed by SIGKILL{during}: without a memory cgroup the grader cannot tell the "
+            "machine's OOM killer from student code killing its own process or group"
+        )
+
+    def _call_fault(self, reply: Reply, what: str) -> StudentFault:
+        status = _FAULTS[reply.status]
+        message = reply.message
+        where = f" at {reply.where}" if reply.where else ""
         texts = {
             Status.MISSING: f"{self.module_name}.py defines no {message}",
             Status.NOT_ATTEMPTED: f"{what} still raises NotImplementedError",
@@ -481,13 +576,13 @@ class Child:
             Status.EXITED: f"{what} called sys.exit(){where}; exiting never counts as passing",
             Status.BANNED_IMPORT: f"{what}: {message}",
         }
-        default = f"{what} raised {reply.get('type', 'an exception')}{where}: {message}"
+        default = f"{what} raised {reply.type or 'an exception'}{where}: {message}"
         return StudentFault(status, texts.get(status, default))
 
-    def _import_fault(self, reply: dict[str, Any]) -> StudentFault:
+    def _import_fault(self, reply: Reply) -> StudentFault:
         fault = self._call_fault(reply, f"importing {self.module_name}.py")
         if fault.status in (Status.ERROR, Status.NOT_ATTEMPTED):
-            where = f" at {reply['where']}" if reply.get("where") else ""
-            message = f"import failed: {reply.get('type')}{where}: {reply.get('message', '')}"
+            where = f" at {reply.where}" if reply.where else ""
+            message = f"import failed: {reply.type}{where}: {reply.message}"
             return ChildDied(Status.IMPORT_FAILED, message)
         return ChildDied(fault.status, fault.message)

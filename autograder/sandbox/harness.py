@@ -5,25 +5,31 @@ with two pipe descriptors. It must not import the ``autograder`` package
 (which holds reference solutions): it uses the standard library and, once
 booted, NumPy from a private site directory holding nothing else.
 
-Protocol: one JSON line per request on REQ, one JSON line per reply on REP.
-The first request is ``boot``: apply the resource limits, import NumPy,
-block banned packages, import the student module by path. Then each request
-is one operation on the student's code:
+Protocol: one JSON line per request on REQ. The first request is ``boot``:
+apply the resource limits, import NumPy, block banned packages, import the
+student module by path. Then each request (with an ``id``) is one operation
+on the student's code:
 
-- ``call``: call a function or method; the return value is written as
-  ``out-<id>-<k>.npy`` files and described by a tree of leaves.
+- ``call``: call a function or method; the return value is described by a
+  tree of leaves, each leaf one array sent after the reply's header.
 - ``new``: construct an instance and keep it under a handle.
 - ``get`` / ``set``: read or write an attribute of a handle.
 - ``loop``: call a method once per mini-batch of given arrays (training).
 - ``seed``: seed NumPy's global generator (student code may draw from it).
 
 Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
-directory. Student exceptions are reported, never raised.
+directory. Each reply on REP is one JSON header line echoing the request's
+``id`` (``status``, ``banned``, and ``tree`` with ``sizes`` or ``message``,
+``type``, ``where``), then, for ``"ok"``, the result arrays as ``.npy`` bytes,
+``sizes[k]`` bytes each, in the order of the tree's leaves: no result file
+exists. The grader validates all of it (``autograder.sandbox.reply``).
+Student exceptions are reported, never raised.
 """
 
 import ctypes
 import errno
 import importlib.util
+import io
 import json
 import os
 import resource
@@ -72,6 +78,9 @@ class Harness:
         self.io_dir = boot["io_dir"]
         self.path = boot["module_path"]
         self.max_leaves = boot["max_leaves"]
+        self.max_depth = boot["max_depth"]
+        self.text_chars = boot["text_chars"]
+        self.name_chars = boot["name_chars"]
         self.blocker = blocker
         self.handles = {}
         self.module = None
@@ -107,27 +116,33 @@ class Harness:
             return [self.decode(item) for item in value]
         return value
 
-    def encode(self, value, request_id, leaves):
+    def encode(self, value, leaves, depth=0):
+        """The tree describing ``value``; its arrays are appended to ``leaves``.
+
+        Refuses what the grader would refuse: deeper than ``max_depth``, more
+        than ``max_leaves`` items in a tuple or dict, long dict keys.
+        """
         if value is None:
             return ["none"]
-        if isinstance(value, tuple) or (
+        nested = isinstance(value, (tuple, dict)) or (
             isinstance(value, list)
             and any(isinstance(item, (tuple, list, dict, np.ndarray)) for item in value)
-        ):
-            return ["tuple", [self.encode(item, request_id, leaves) for item in value]]
+        )
+        if nested and (depth >= self.max_depth or len(value) > self.max_leaves):
+            raise Refused(f"containers nested deeper than {self.max_depth} or longer than {self.max_leaves}")
         if isinstance(value, dict):
-            return [
-                "dict",
-                {str(key): self.encode(item, request_id, leaves) for key, item in value.items()},
-            ]
-        array = np.array(value, copy=True)
+            for key in value:
+                if len(str(key)) > self.name_chars:
+                    raise Refused(f"a dict key longer than {self.name_chars} characters")
+            return ["dict", {str(key): self.encode(item, leaves, depth + 1) for key, item in value.items()}]
+        if nested:
+            return ["tuple", [self.encode(item, leaves, depth + 1) for item in value]]
+        array = np.array(value, copy=True, order="C")
         if array.dtype.kind not in "biuf":
             raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
         if len(leaves) >= self.max_leaves:
             raise Refused(f"more than {self.max_leaves} arrays")
-        name = f"out-{request_id}-{len(leaves)}.npy"
-        np.save(os.path.join(self.io_dir, name), array, allow_pickle=False)
-        leaves.append(name)
+        leaves.append(array)
         return ["leaf", len(leaves) - 1]
 
     def handle(self, request):
@@ -183,12 +198,13 @@ class Harness:
     def describe(self, error):
         """Reply fields for an exception raised by (or through) student code."""
         if isinstance(error, Missing):
-            return {"status": "missing", "message": str(error)}
+            return {"status": "missing", "message": str(error)[: self.name_chars]}
         if isinstance(error, Refused):
-            return {"status": "invalid", "message": str(error)}
+            return {"status": "invalid", "message": str(error)[: self.text_chars]}
         if isinstance(error, SyntaxError) and error.filename == self.path:
             where = f"{os.path.basename(self.path)}:{error.lineno}"
-            return {"status": "error", "type": "SyntaxError", "message": str(error.msg), "where": where}
+            message = str(error.msg)[: self.text_chars]
+            return {"status": "error", "type": "SyntaxError", "message": message, "where": where}
         kinds = {NotImplementedError: "not_implemented", MemoryError: "memory", SystemExit: "exit"}
         status = next((s for k, s in kinds.items() if isinstance(error, k)), "error")
         if self.blocker.attempts and isinstance(error, ImportError):
@@ -198,20 +214,23 @@ class Harness:
             message += DENIED_NOTE
         return {
             "status": status,
-            "type": type(error).__name__,
+            "type": type(error).__name__[: self.name_chars],
             "message": message,
-            "where": self.where(error),
+            "where": self.where(error)[: self.name_chars],
         }
 
     def run(self, request):
+        """The reply header to ``request`` and the arrays that follow it."""
+        leaves = []
         try:
-            leaves = []
-            tree = self.encode(self.handle(request), request["id"], leaves)
-            reply = {"status": "ok", "tree": tree, "files": leaves}
+            tree = self.encode(self.handle(request), leaves)
+            payloads = [npy_parts(array) for array in leaves]
+            reply = {"status": "ok", "tree": tree, "sizes": [len(h) + d.nbytes for h, d in payloads]}
         except BaseException as error:  # student code may raise anything
-            reply = self.describe(error)
-        reply["banned"] = self.blocker.attempts
-        return reply
+            reply, payloads = self.describe(error), []
+        reply["id"] = request["id"]
+        reply["banned"] = sorted(set(self.blocker.attempts))
+        return reply, payloads
 
 
 def apply_limits(limits):
@@ -246,10 +265,25 @@ def install_filter(program_hex):
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
 
-def send(fd, reply):
-    data = (json.dumps(reply) + "\n").encode()
-    while data:
-        data = data[os.write(fd, data) :]
+def npy_parts(array):
+    """The ``.npy`` header of a C-ordered ``array`` and a byte view of its data."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    return header.getvalue(), memoryview(array.reshape(-1).view(np.uint8))
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def send(fd, reply, payloads=()):
+    """Write one reply: its JSON header line, then each array's bytes."""
+    write_all(fd, (json.dumps(reply) + "\n").encode())
+    for header, data in payloads:
+        write_all(fd, header)
+        write_all(fd, data)
 
 
 def main():
@@ -273,12 +307,13 @@ def main():
     except BaseException as error:  # student code may raise anything
         reply = harness.describe(error)
         reply["phase"] = "import"
-    reply["banned"] = blocker.attempts
+    reply["id"] = 0
+    reply["banned"] = sorted(set(blocker.attempts))
     send(reply_fd, reply)
     if reply["status"] != "ready":
         return
     for line in requests:
-        send(reply_fd, harness.run(json.loads(line)))
+        send(reply_fd, *harness.run(json.loads(line)))
 
 
 if __name__ == "__main__":

@@ -37,10 +37,23 @@ OUTPUT_KEEP_BYTES = 16 * 1024
 read and discarded so that a print flood cannot exhaust the grader."""
 
 REPLY_MAX_BYTES = 64 * 1024
-"""Longest reply line the harness may send; longer means a forged reply."""
+"""Longest reply header the harness may send (a tree of 64 leaves and a
+1 KB message take under 4 KB); longer means a forged reply."""
 
 RESULT_MAX_BYTES = 256 * 1024**2
-"""Largest array file the parent reads back from the child."""
+"""Hard cap on the result bytes of one call, whatever its inputs: the largest
+legitimate result, a 500 x 5,000 float64 distance matrix, is 20 MB. The
+grader holds at most this much per reply."""
+
+RESULT_FLOOR_BYTES = 32 * 1024**2
+"""Result bytes every call may return, whatever its inputs: a trained MLP's
+weights (784 x 128 float64, 0.8 MB) or kNN distances to a training set kept
+in the child (at most 500 x 5,000 float64, 20 MB)."""
+
+RESULT_INPUT_FACTOR = 8
+"""Result bytes allowed per byte of a call's array inputs, above the floor:
+a convolution's output is at most a few times its input (more filters than
+channels), its backward pass returns one gradient per input."""
 
 RUN_DISK_BYTES = 1024**3
 """Size of the run's folder when it is a tmpfs: the largest request, the MLP's

@@ -1,16 +1,20 @@
-"""Exchange arrays with the child through ``.npy`` files, safely.
+"""Exchange arrays with the child as ``.npy`` bytes, safely.
 
-The parent reads only regular files, never through a symbolic link, never a
-file with another hard link, relative to a directory descriptor it opened
-itself; it checks the header (plain numeric dtype, sane shape) and the file
-size before reading any data, and never unpickles.
+Inputs (grader to child) are files written relative to a directory
+descriptor the parent opened, never through a link a child planted. Results
+(child to grader) are ``.npy`` payloads on the reply pipe (see
+``autograder.sandbox.reply``): the parent checks the header (plain numeric
+dtype, sane shape, data size equal to the announced size) before reading any
+data, reads the data straight into the array, and never unpickles.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import math
 import os
-import stat
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +26,24 @@ MAX_HEADER_BYTES = 4096
 
 MAX_DIMS = 8
 """No exercise returns an array of more than five dimensions."""
+
+
+MAX_DIM_LENGTH = 2**31
+"""Longest axis accepted, even of an empty array: the largest array of any
+exercise has 60,000 rows; a longer axis only serves to overflow a product."""
+
+MAGIC = b"\x93NUMPY"
+HEADER_LENGTH_BYTES = {(1, 0): 2, (2, 0): 4, (3, 0): 4}
+"""Size of the header-length field of each ``.npy`` format version."""
+
+
+class ArrayReader(Protocol):
+    """A bounded byte source: ``read(n)`` returns exactly ``n`` bytes and
+    ``readinto(view)`` fills ``view``; both raise when the source ends early."""
+
+    def read(self, count: int) -> bytes: ...
+
+    def readinto(self, view: memoryview) -> None: ...
 
 
 class BadArrayFile(Exception):
@@ -42,50 +64,63 @@ def write_npy(dir_fd: int, name: str, array: np.ndarray) -> None:
         np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
 
 
-def read_npy(dir_fd: int, name: str, max_bytes: int) -> np.ndarray:
-    """Read the plain numeric array ``name`` from the directory ``dir_fd``.
+def read_array(reader: ArrayReader, size: int) -> np.ndarray:
+    """Read one ``.npy`` payload of exactly ``size`` bytes from ``reader``.
+
+    The header is read first (at most ``MAX_HEADER_BYTES``) and vetted; the
+    data then goes straight into an array of the announced shape, so nothing
+    beyond ``size`` bytes is ever held and a header that lies about the data's
+    size is refused before any data is read.
 
     Parameters
     ----------
-    dir_fd : int
-        Descriptor of the exchange directory, opened by the parent.
-    name : str
-        File name inside that directory (no slash).
-    max_bytes : int
-        Largest file size accepted.
+    reader : ArrayReader
+        Gives exact byte counts (``read``) and fills buffers (``readinto``).
+    size : int
+        Bytes the sender announced for this payload.
 
     Returns
     -------
     ndarray
-        A base-class, C-contiguous, writable array of a numeric dtype.
+        A base-class, C-contiguous, writable array of a native numeric dtype.
 
     Raises
     ------
     BadArrayFile
-        Missing file, link, not a regular file, too large, bad header,
-        non-numeric dtype, or a size that does not match the header.
+        Bad magic or header, non-numeric dtype, or a size that does not match
+        the header.
     """
+    magic = reader.read(min(size, len(MAGIC) + 2))
+    if len(magic) < len(MAGIC) + 2 or not magic.startswith(MAGIC):
+        raise BadArrayFile("not a .npy payload (bad magic)")
+    length_bytes = HEADER_LENGTH_BYTES.get((magic[-2], magic[-1]))
+    if length_bytes is None:
+        raise BadArrayFile(f"unknown .npy version {magic[-2]}.{magic[-1]}")
+    prefix = magic + reader.read(min(length_bytes, size - len(magic)))
+    length = int.from_bytes(prefix[len(magic) :], "little")
+    if len(prefix) < len(magic) + length_bytes or length > MAX_HEADER_BYTES:
+        raise BadArrayFile(f"bad header (length {length}, at most {MAX_HEADER_BYTES})")
+    if len(prefix) + length > size:
+        raise BadArrayFile(f"bad header: {length} bytes do not fit in a {size}-byte payload")
+    shape, dtype = _read_header(io.BytesIO(prefix + reader.read(length)))
+    data_bytes = math.prod(shape) * dtype.itemsize
+    if len(prefix) + length + data_bytes != size:
+        raise BadArrayFile(f"{size} bytes where the header implies {len(prefix) + length + data_bytes}")
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except OSError as error:
-        raise BadArrayFile(f"{name}: cannot open ({error.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-            raise BadArrayFile(f"{name}: not a plain file")
-        if info.st_size > max_bytes:
-            raise BadArrayFile(f"{name}: {info.st_size} bytes, more than {max_bytes}")
-        shape, dtype = _read_header(handle, name)
-        expected = handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if info.st_size != expected:
-            raise BadArrayFile(f"{name}: {info.st_size} bytes where the header implies {expected}")
-        data = handle.read()
-    native = dtype.newbyteorder("=")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(native, copy=True)
+        array = np.empty(shape, dtype)
+    except ValueError as error:  # an empty array whose other axes overflow
+        raise BadArrayFile(f"shape {shape} refused ({error})") from None
+    if data_bytes:
+        reader.readinto(memoryview(array.reshape(-1).view(np.uint8)))
+    if data_bytes and dtype.kind == "b" and array.view(np.uint8).max() > 1:
+        raise BadArrayFile("a boolean array holding bytes other than 0 and 1")
+    if not dtype.isnative:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
 
 
-def _read_header(handle, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Parse and vet the header of an open ``.npy`` file."""
+def _read_header(handle: io.BytesIO) -> tuple[tuple[int, ...], np.dtype]:
+    """Parse and vet a ``.npy`` header (magic, length and text)."""
     try:
         version = np.lib.format.read_magic(handle)
         if version == (1, 0):
@@ -97,11 +132,11 @@ def _read_header(handle, name: str) -> tuple[tuple[int, ...], np.dtype]:
                 handle, max_header_size=MAX_HEADER_BYTES
             )
         else:
-            raise BadArrayFile(f"{name}: unknown .npy version {version}")
-    except (ValueError, SyntaxError, OSError) as error:
-        raise BadArrayFile(f"{name}: bad header ({error})") from None
+            raise BadArrayFile(f"unknown .npy version {version}")
+    except Exception as error:  # NumPy's parser of crafted text raises many types (TokenError...)
+        raise BadArrayFile(f"bad header ({error})") from None
     if fortran or dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
-        raise BadArrayFile(f"{name}: dtype {dtype} is not a plain numeric dtype")
-    if len(shape) > MAX_DIMS or any(dim < 0 for dim in shape):
-        raise BadArrayFile(f"{name}: shape {shape} refused")
+        raise BadArrayFile(f"dtype {dtype} is not a plain numeric dtype")
+    if len(shape) > MAX_DIMS or any(not 0 <= dim <= MAX_DIM_LENGTH for dim in shape):
+        raise BadArrayFile(f"shape {shape} refused")
     return tuple(int(dim) for dim in shape), dtype

@@ -140,9 +140,15 @@ def assert_contained(
     result: GradingResult, honest: GradingResult, scene: Scene, statuses: tuple[Status, ...], words: str
 ) -> None:
     """The attack earned no more than the honest reference, some check got one of
-    ``statuses`` with ``words`` in its message, and nothing around it changed."""
+    ``statuses`` with ``words`` in its message, and nothing around it changed.
+
+    A module that did not import never ran its payload: unless the attack is
+    meant to stop the import, an import failure fails the test."""
     assert result.score <= honest.score
     assert not result.grader_fault
+    if Status.IMPORT_FAILED not in statuses:
+        failed = [c.message for e in result.exercises for c in e.checks if c.status is Status.IMPORT_FAILED]
+        assert not failed, f"the attack never imported, so its payload never ran: {failed[:1]}"
     named = [c for e in result.exercises for c in e.checks if c.status in statuses]
     messages = [(c.status.value, c.message) for e in result.exercises for c in e.checks]
     assert named, messages

@@ -38,25 +38,6 @@ class Attack:
     budget: float = BUDGET_SECONDS
 
 
-SAVE_HOOK = """
-_real_save = np.save
-
-
-def _hooked_save(file, arr, allow_pickle=True, **kwargs):
-    if not str(file).endswith(".npy") or "/io/out-" not in str(file):
-        return _real_save(file, arr, allow_pickle=allow_pickle, **kwargs)
-@HOOK@
-
-
-np.save = _hooked_save
-"""
-
-
-def save_hook(body: str) -> str:
-    """Module code making the harness's ``np.save`` of results run ``body``."""
-    return SAVE_HOOK.replace("@HOOK@", "\n".join("    " + line for line in body.splitlines()))
-
-
 ATTACKS = {
     "overwrite another submission's results.json": Attack(
         'open("@RESULTS@/results.json", "w").write(\'{"score": 100.0}\')',
@@ -157,35 +138,6 @@ ATTACKS = {
         statuses=(Status.IMPORT_FAILED,),
         words="no space left",
         layers=("disk",),
-    ),
-    "symlink the result file to a reference file": Attack(
-        at_import=save_hook('import os\nos.symlink("@SOLUTIONS@/svm.py", file)'),
-        statuses=(INVALID,),
-        words="unreadable result",
-    ),
-    "hard-link the result file": Attack(
-        at_import=save_hook("import os\n_real_save(file, arr)\nos.link(file, str(file) + '.kept')"),
-        statuses=(INVALID,),
-        words="not a plain file",
-    ),
-    "pickle payload in the returned .npy": Attack(
-        at_import="import os\n\n\nclass Boom:\n"
-        "    def __reduce__(self):\n"
-        '        return (os.system, ("touch @RESULTS@/pwned",))\n'
-        + save_hook(
-            "with open(file, 'wb') as handle:\n"
-            "    np.lib.format.write_array(handle, np.array([Boom()], dtype=object), allow_pickle=True)"
-        ),
-        statuses=(INVALID,),
-        words="numeric dtype",
-    ),
-    "oversized header in the returned .npy": Attack(
-        at_import=save_hook(
-            "with open(file, 'wb') as handle:\n"
-            "    handle.write(b'\\x93NUMPY\\x02\\x00' + (10**6).to_bytes(4, 'little') + b' ' * 10**6)"
-        ),
-        statuses=(INVALID,),
-        words="bad header",
     ),
     "computed import of torch, visible to the source check": Attack(
         'import importlib\nimportlib.import_module("to" + "rch")',
