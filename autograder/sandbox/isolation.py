@@ -67,12 +67,25 @@ SWEEP_PAUSE_SECONDS = 0.01
 DENIED_SYSCALLS = (
     "fork", "vfork", "execve", "execveat",  # no other process, no other program
     "socket", "socketpair",  # no network, no local sockets
-    "ptrace", "process_vm_readv", "process_vm_writev",  # no reading other processes
+    "io_uring_setup", "io_uring_enter", "io_uring_register",  # I/O (sockets too) past this filter
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",  # no touching other processes
+    "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",  # no signals to other threads' groups
+    "pidfd_open", "pidfd_send_signal", "pidfd_getfd",  # no handles on (or files of) other processes
     "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",  # no namespace games
+    "fsopen", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",  # nor the new mount API
+    "open_by_handle_at", "name_to_handle_at",  # no opening files by handle, around the mounts
+    "keyctl", "add_key", "request_key",  # the kernel keyring is shared by the user's processes
+    "bpf", "perf_event_open", "userfaultfd",  # kernel attack surface that NumPy never needs
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "personality",  # no turning address-space randomization off
     "setsid", "setpgid",  # stay in the process group the grader kills
 )  # fmt: skip
-"""System calls the seccomp filter refuses with ``EPERM``. ``clone`` is refused
-only without ``CLONE_THREAD``, ``kill`` only towards another process or group."""
+"""System calls the seccomp filter refuses with ``EPERM`` (docs/security.md gives
+the reason for each). ``clone`` is refused only without ``CLONE_THREAD``,
+``kill`` only towards another process or group. ``tgkill`` is refused whatever
+its target: the filter is compiled before the child's pid is known, and NumPy,
+OpenBLAS and CPython's threads never signal one another (a refused ``abort()``
+still ends the process, by glibc's fallback)."""
 
 CLONE_THREAD = 0x00010000  # from <linux/sched.h>
 

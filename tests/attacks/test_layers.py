@@ -3,7 +3,11 @@ and what the child actually runs as."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -127,3 +131,110 @@ def test_cgroup_oom_count_becomes_out_of_memory(tmp_path, monkeypatch):
         child.close()
     assert raised.value.status is Status.OUT_OF_MEMORY
     assert "OOM killer" in raised.value.message
+
+
+SYSCALL_PROBE = '''
+import ctypes
+import os
+
+import numpy as np
+
+ARGUMENTS = @ARGUMENTS@
+
+
+def attempt():
+    """errno of each system call (0 when it succeeded), in ARGUMENTS' order."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    params = ctypes.create_string_buffer(256)  # io_uring_params, perf_event_attr...: zeroed
+    pid = os.getpid()
+    codes = []
+    for number, args in ARGUMENTS:
+        values = [ctypes.addressof(params) if a == "buffer" else pid if a == "pid" else a for a in args]
+        ctypes.set_errno(0)
+        result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(v) for v in values))
+        codes.append(ctypes.get_errno() if result == -1 else 0)
+    return np.array(codes)
+'''
+
+HARMLESS_CALLS = {
+    "io_uring_setup": (1, "buffer"),
+    "tkill": ("pid", 0),
+    "tgkill": ("pid", "pid", 0),
+    "pidfd_open": ("pid", 0),
+    "keyctl": (0, -2, 1),  # KEYCTL_GET_KEYRING_ID of the process keyring, created
+    "personality": (0xFFFFFFFF,),  # a query
+}
+"""Calls that succeed without the filter (a control run shows it) and harm nothing:
+signal 0 to oneself, a handle on oneself, a query."""
+
+REFUSED_CALLS = {
+    **HARMLESS_CALLS,
+    "io_uring_enter": (-1, 0, 0, 0, 0, 0),
+    "io_uring_register": (-1, 0, 0, 0),
+    "rt_sigqueueinfo": ("pid", 0, "buffer"),
+    "rt_tgsigqueueinfo": ("pid", "pid", 0, "buffer"),
+    "pidfd_send_signal": (-1, 0, 0, 0),
+    "pidfd_getfd": (-1, 0, 0),
+    "process_madvise": (-1, 0, 0, 0, 0),
+    "add_key": (0, 0, 0, 0, 0),
+    "request_key": (0, 0, 0, 0),
+    "bpf": (0, 0, 0),
+    "perf_event_open": ("buffer", 0, -1, -1, 0),
+    "userfaultfd": (0,),
+    "kexec_load": (0, 0, 0, 0),
+    "kexec_file_load": (-1, -1, 0, 0, 0),
+    "ptrace": (0, 0, 0, 0),  # PTRACE_TRACEME
+}
+"""Each system call the filter must refuse, with arguments that could do no
+harm even if it did not (bad descriptors, null pointers, no flags)."""
+
+
+def _syscall_probe(calls: dict[str, tuple]) -> str:
+    import pyseccomp as sc
+
+    arguments = [(sc.resolve_syscall(sc.Arch.NATIVE, name), args) for name, args in calls.items()]
+    return SYSCALL_PROBE.replace("@ARGUMENTS@", repr(arguments))
+
+
+def test_seccomp_filter_refuses_io_uring_signals_pidfd_and_kernel_calls(tmp_path):
+    """Every call of REFUSED_CALLS fails with EPERM (or ENOSYS) inside the child."""
+    require("seccomp")
+    (tmp_path / "calls.py").write_text(_syscall_probe(REFUSED_CALLS))
+    child = Child(
+        tmp_path / "calls.py", "calls", Limits(wall_seconds=30.0), time.monotonic() + 30.0, frozenset()
+    )
+    try:
+        codes = child.call("attempt", seconds=30.0)
+    finally:
+        child.close()
+    got = dict(zip(REFUSED_CALLS, codes.tolist(), strict=True))
+    assert {name: code for name, code in got.items() if code not in (errno.EPERM, errno.ENOSYS)} == {}
+
+
+def test_the_harmless_calls_succeed_without_the_filter(tmp_path):
+    """The control of the test above: outside the sandbox the same calls work, so
+    the refusals it sees are the filter's."""
+    (tmp_path / "calls.py").write_text(_syscall_probe(HARMLESS_CALLS))
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import calls; print(calls.attempt().tolist())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [0] * len(HARMLESS_CALLS)
+
+
+def test_abort_under_the_filter_still_ends_the_child(tmp_path):
+    """``tgkill`` is refused, so glibc's ``abort()`` cannot raise SIGABRT: it still
+    ends the process (its fallback), and the run is a crash, not a hang."""
+    require("seccomp")
+    (tmp_path / "ender.py").write_text("import os\n\nimport numpy as np\n\n\ndef end():\n    os.abort()\n")
+    child = Child(
+        tmp_path / "ender.py", "ender", Limits(wall_seconds=30.0), time.monotonic() + 30.0, frozenset()
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(ChildDied) as raised:
+            child.call("end", seconds=30.0)
+    finally:
+        child.close()
+    assert time.monotonic() - started < 20.0
+    assert raised.value.status in (Status.CRASHED, Status.EXITED), raised.value.message
