@@ -30,8 +30,9 @@ MAX_NOTEBOOK_BYTES = 32 * 1024**2
 """Largest notebook read. Code is small; a notebook with its plots as PNG
 outputs is a few MB; beyond this the reading alone would cost too much."""
 
-MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s\[\]]+=\s*[%!])")
-"""A line IPython rewrites before Python sees it: ``%time f()``, ``!ls``, ``x = !ls``."""
+ASSIGNED_NAMES = re.compile(r"[\w.,\s\[\]]+")
+"""What may stand left of ``=`` in ``x, y = !ls`` (matched whole: one character
+class, so matching is linear in the line's length)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,17 @@ def without_magics(source: str) -> str:
     first = next((line for line in lines if line.strip()), "")
     if first.lstrip().startswith("%%"):
         return ""
-    return "\n".join("" if MAGIC_LINE.match(line) else line for line in lines)
+    return "\n".join("" if is_magic(line) else line for line in lines)
+
+
+def is_magic(line: str) -> bool:
+    """Whether IPython rewrites ``line`` before Python sees it: ``%time f()``,
+    ``!ls``, ``x = !ls``. Linear in the line's length (a regular expression
+    whose leading spaces two parts could take was quadratic: hours on 1 MB)."""
+    if line.lstrip()[:1] in ("%", "!"):
+        return True
+    left, equals, right = line.partition("=")
+    return bool(equals) and right.lstrip()[:1] in ("%", "!") and bool(ASSIGNED_NAMES.fullmatch(left))
 
 
 def _piece(node: ast.stmt, lines: list[str], origin: str) -> Piece | None:
