@@ -69,7 +69,12 @@ def extract_zip(archive: Path, destination: Path) -> list[str]:
             _vet(members)
             return _write(zipped, members, destination)
     except (
-        zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
     ) as error:  # a bad CRC, corrupt deflate data, a truncated or encrypted member
         raise UnsafeArchive(f"{archive.name} is not a readable zip archive ({error})") from None
     except OSError as error:  # members whose paths collide (a file and a folder of one name)
