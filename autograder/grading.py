@@ -84,7 +84,14 @@ class Options:
 
 def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     """Grade a submission: a folder, a ``.zip``, or ``.py`` and ``.ipynb`` files
-    (see ``autograder.submission.formats``)."""
+    (see ``autograder.submission.formats``).
+
+    Raises
+    ------
+    isolation.LayersMissing
+        As root without the sandbox user and seccomp layers (see ``isolation.refusal``).
+    """
+    isolation.require_layers()
     started = time.monotonic()
     exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
     paths = [handed_in] if isinstance(handed_in, Path) else list(handed_in)

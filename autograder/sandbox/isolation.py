@@ -470,6 +470,41 @@ def probe() -> Layers:
     return replace(candidate, cgroups=cgroups, disk=disk, missing=tuple(dict.fromkeys(missing)))
 
 
+class LayersMissing(Exception):
+    """Grading is refused here: root without the layers that keep student code
+    from root's powers. The message says how to set them up."""
+
+
+ROOT_NEEDS = ("user", "seccomp")
+"""Layers without which a root grader refuses to grade: without the sandbox user
+the child would be root (able to undo every limit); without seccomp it could
+create processes, sockets and namespaces."""
+
+
+def refusal(layers: Layers, euid: int) -> str | None:
+    """Why grading must not run with ``layers`` as user ``euid``; None when it may.
+
+    A non-root grader may run without layers (practice mode: the child can
+    reach only what that user can, and the report says so).
+    """
+    absent = [name for name in ROOT_NEEDS if name not in layers.names()]
+    if euid != 0 or not absent:
+        return None
+    return (
+        f"grading as root without the {' and '.join(absent)} layer{'s' * (len(absent) > 1)} is refused: "
+        "student code would run with root's powers. Install bubblewrap and libseccomp2 and the "
+        "`sandbox` extra (pip install 'dl-autograder[sandbox]'), then run `autograder sandbox-setup` "
+        "as root; or grade as an unprivileged user (practice mode). Now: " + layers.describe()
+    )
+
+
+def require_layers() -> None:
+    """Raise ``LayersMissing`` when this machine's layers may not grade (``refusal``)."""
+    why = refusal(probe(), os.geteuid())
+    if why is not None:
+        raise LayersMissing(why)
+
+
 def report() -> dict[str, str | bool | list[str]]:
     """What every result records: the isolation level, its layers, practice mode."""
     layers = probe()
@@ -533,16 +568,27 @@ def _tmpfs_mountable() -> bool:
 # -- setup ------------------------------------------------------------------------------
 
 
-def setup() -> list[str]:
-    """Create the sandbox user and the parent cgroups; idempotent.
+SETUP_REQUIRES = ("user", "cgroups")
+"""The layers ``setup`` creates, which must work once it is done."""
+
+
+def setup(required: tuple[str, ...] = SETUP_REQUIRES) -> tuple[list[str], list[str]]:
+    """Create the sandbox user and the parent cgroups, then probe; idempotent.
+
+    Parameters
+    ----------
+    required : tuple of str
+        Layers that must work afterwards (``ALL_LAYERS`` on a CI machine).
 
     Returns
     -------
-    list of str
+    done : list of str
         What was done or found, one line each.
+    failed : list of str
+        The layers of ``required`` that do not work after the setup.
     """
     if os.geteuid() != 0:
-        return ["not root: nothing to set up; grading runs in practice mode"]
+        return ["not root: nothing to set up; grading runs in practice mode"], []
     done = []
     if sandbox_ids() is None:
         subprocess.run(
@@ -563,4 +609,8 @@ def setup() -> list[str]:
     if stale:
         done.append(f"removed {len(stale)} runs left by killed graders")
     done.append(f"isolation: {probe().describe()}")
-    return done
+    return done, [name for name in required if name not in probe().names()]
+
+
+ALL_LAYERS = ("process", "user", "network", "seccomp", "filesystem", "cgroups", "disk")
+"""Every layer, in the order ``Layers.names`` lists them."""

@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from autograder.grading import environment
+from autograder.cli import main
+from autograder.grading import Options, environment, grade
 from autograder.results import Status
 from autograder.sandbox import Child, ChildDied, Limits, isolation
-from tests.attacks.support import LAYERS, require
-
-ALL_LAYERS = ["process", "user", "network", "seccomp", "filesystem", "cgroups", "disk"]
+from tests.attacks.support import LAYERS, promised, require
+from tests.conftest import DATA_DIR, reference_source
 
 IDENTITY = '''
 import os
@@ -33,11 +33,12 @@ def identity():
 '''
 
 
-def test_ci_machine_has_every_layer():
-    """CI installs bubblewrap and libseccomp and runs the setup as root: all layers."""
-    if os.environ.get("CI") != "true":
-        pytest.skip("only CI promises every layer (it runs `autograder sandbox-setup` as root)")
-    assert LAYERS.names() == ALL_LAYERS, LAYERS.describe()
+def test_promised_layers_are_in_force():
+    """CI installs bubblewrap and libseccomp, runs the setup as root and promises
+    every layer (AUTOGRADER_REQUIRE_LAYERS=all): each must be there."""
+    if not promised():
+        pytest.skip("AUTOGRADER_REQUIRE_LAYERS is not set: this machine promises no layer")
+    assert promised() <= set(LAYERS.names()), LAYERS.describe()
 
 
 def test_report_records_the_probed_isolation_level():
@@ -56,11 +57,69 @@ def test_without_a_separate_user_the_run_is_practice_mode():
 
 def test_setup_is_idempotent():
     if os.geteuid() != 0:
-        assert "practice mode" in isolation.setup()[0]
+        assert "practice mode" in isolation.setup()[0][0]
         return
-    first, second = isolation.setup(), isolation.setup()
+    (first, _), (second, failed) = isolation.setup(), isolation.setup()
     assert second[0] == f"user {isolation.SANDBOX_USER} exists"
     assert first[-1] == second[-1] == f"isolation: {isolation.probe().describe()}"
+    assert failed == [name for name in isolation.SETUP_REQUIRES if name not in LAYERS.names()]
+
+
+def test_setup_fails_when_a_required_layer_does_not_work(monkeypatch, capsys):
+    """``sandbox-setup`` exits 1 naming a layer that does not work after it ran."""
+    if os.geteuid() != 0:
+        pytest.skip("the setup only acts as root")
+    broken = isolation.Layers(user=LAYERS.user, seccomp=LAYERS.seccomp, missing=("cgroups (broken)",))
+    monkeypatch.setattr(isolation, "probe", _cached(broken))
+    assert main(["sandbox-setup"]) == 1
+    assert "not working afterwards: cgroups" in capsys.readouterr().err
+    assert main(["sandbox-setup", "--require", "user"]) == 0
+
+
+def _cached(layers: isolation.Layers):
+    """A stand-in of ``isolation.probe`` (with its ``cache_clear``) answering ``layers``."""
+
+    def probe() -> isolation.Layers:
+        return layers
+
+    probe.cache_clear = lambda: None
+    return probe
+
+
+@pytest.mark.parametrize("absent", ["user", "seccomp", "user and seccomp"])
+def test_root_without_the_user_or_seccomp_layer_is_refused(monkeypatch, capsys, tmp_path, absent):
+    """As root, without the sandbox user or the seccomp filter, no grading starts:
+    exit 2 (usage error) and a message naming the setup; nothing is written."""
+    layers = isolation.Layers(
+        user=None if "user" in absent else (1, 1), seccomp=None if "seccomp" in absent else b"\0" * 8
+    )
+    monkeypatch.setattr(isolation, "probe", _cached(layers))
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0)
+    (tmp_path / "svm.py").write_text(reference_source("svm"))
+    out = tmp_path / "results.json"
+    assert main(["grade", str(tmp_path), "--only", "svm", "--json", str(out)]) == 2
+    message = capsys.readouterr().err
+    assert f"without the {absent} layer" in message
+    assert "autograder sandbox-setup" in message and "`sandbox` extra" in message
+    assert not out.exists()
+    assert main(["check", str(tmp_path), "--only", "svm"]) == 2
+    with pytest.raises(isolation.LayersMissing):
+        grade(tmp_path, Options(only=("svm",)))
+
+
+def test_non_root_practice_mode_is_allowed_and_labelled(monkeypatch, tmp_path):
+    """Without root there is nothing to refuse: grading runs, labelled practice mode."""
+    bare = isolation.Layers(missing=("user, network, filesystem, cgroups, disk (not root)",))
+    assert isolation.refusal(bare, euid=0) is not None
+    assert isolation.refusal(isolation.Layers(user=(1, 1), seccomp=b"\0" * 8), euid=0) is None
+    monkeypatch.setattr(isolation, "probe", _cached(bare))
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 1000)
+    assert isolation.refusal(bare, euid=1000) is None
+    (tmp_path / "svm.py").write_text(reference_source("svm"))
+    result = grade(tmp_path, Options(only=("svm",), data_dir=DATA_DIR))
+    assert result.score == result.max_score > 0
+    assert result.environment["practice_mode"] is True
+    assert result.environment["isolation"].startswith("practice mode")
 
 
 def test_child_runs_as_the_sandbox_user_with_its_limits(tmp_path):
@@ -111,8 +170,7 @@ def test_cgroup_oom_count_becomes_out_of_memory(tmp_path, monkeypatch):
     """Memory the address-space limit does not see (a tmpfs file) still ends in the
     kernel's OOM killer, whose count becomes an "out of memory" verdict."""
     require("cgroups")
-    if not LAYERS.disk:
-        pytest.skip("needs the disk layer (the run's tmpfs) to charge file pages to the run")
+    require("disk")  # the run's tmpfs charges file pages to the run
     monkeypatch.setattr("autograder.sandbox.limits.CGROUP_EXTRA_BYTES", 0)
     source = (
         "import numpy as np\n\n\ndef fill():\n"
