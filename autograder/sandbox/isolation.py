@@ -11,9 +11,11 @@ when the machine allows it:
 - ``seccomp``: a filter built here with libseccomp (``pyseccomp``) and loaded by
   the harness before any student code runs: no processes, programs, sockets,
   tracing, mounts or namespaces; threads stay allowed (OpenBLAS needs them);
-- ``filesystem``: bubblewrap showing the child only the interpreter, NumPy, the
-  harness, the submission and its writable folders; every other site-packages
-  (torch, scipy...) is hidden, so those packages cannot be imported at all;
+- ``filesystem``: bubblewrap showing the child only the system's programs and
+  libraries, the interpreter's executable, shared and standard library, NumPy,
+  the harness, the submission and its writable folders; every site-packages
+  and dist-packages (the venv's, the base interpreter's, the user's, the
+  system's) is an empty tmpfs, so torch, scipy... cannot be imported at all;
 - ``cgroups``: a memory and a pids cgroup (v1) per run, whose OOM count becomes
   an "out of memory" verdict and whose members are all killed after the run;
 - ``disk``: the run's folder is a size-limited tmpfs, so no run can fill a disk.
@@ -29,6 +31,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import glob
 import os
 import pwd
 import shutil
@@ -36,6 +39,7 @@ import signal
 import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -206,7 +210,14 @@ def command(layers: Layers, paths: RunPaths, argv: list[str], cgroup_procs: list
 
 
 def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
-    """Bubblewrap's arguments: a new root showing only what the child needs."""
+    """Bubblewrap's arguments: a new root showing only what the child needs.
+
+    An allowlist: the system's programs and libraries (``/usr``, ``/lib``...),
+    the interpreter with its shared library and standard library
+    (``interpreter_files``), NumPy, the harness and the run's folders. Every
+    folder packages could be imported from (``site_packages``) is covered by an
+    empty tmpfs, wherever it lies inside what is shown.
+    """
     args = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
     args += ["--ro-bind", "/usr", "/usr"]
     for top in ("bin", "sbin", "lib", "lib32", "lib64"):
@@ -217,10 +228,10 @@ def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
             args += ["--ro-bind", str(host), str(host)]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     read_only = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
-    prefix = os.path.realpath(sys.base_prefix)
-    if not _under(prefix, read_only):
-        args += [*_parents(prefix, read_only, []), "--ro-bind", prefix, prefix]
-        read_only.append(prefix)
+    for shown in interpreter_files():
+        if not _under(shown, read_only):
+            args += [*_parents(shown, read_only, []), "--ro-bind", shown, shown]
+            read_only.append(shown)
     masked = [hidden for hidden in site_packages() if _under(hidden, read_only)]
     for hidden in masked:
         args += ["--tmpfs", hidden]
@@ -234,15 +245,45 @@ def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
     return [*args, "--chdir", paths.sub("home"), "--"]
 
 
+def interpreter_files() -> list[str]:
+    """What the child's interpreter needs of its installation: its executable, its
+    shared library and its standard library (not the rest of its prefix)."""
+    executable = os.path.realpath(sys.executable)
+    stdlib = {os.path.realpath(sysconfig.get_path(name)) for name in ("stdlib", "platstdlib")}
+    library = sysconfig.get_config_var("INSTSONAME")
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    shared = [os.path.realpath(os.path.join(libdir, library))] if library and libdir else []
+    return sorted({executable, *stdlib, *(path for path in shared if os.path.isfile(path))})
+
 def numpy_dirs() -> dict[str, str]:
     """NumPy's package folder and its bundled libraries, by the name they import as."""
     packages = Path(np.__file__).resolve().parents[1]
     return {name: str(packages / name) for name in ("numpy", "numpy.libs") if (packages / name).is_dir()}
 
 
+PACKAGE_FOLDERS = (
+    "/usr/lib/python3/dist-packages",
+    "/usr/lib/python3*/dist-packages",
+    "/usr/lib/python3*/site-packages",
+    "/usr/local/lib/python3*/dist-packages",
+    "/usr/local/lib/python3*/site-packages",
+)
+"""Where a Linux distribution and ``pip install`` as root put packages, whichever
+interpreter they belong to (patterns for ``glob``)."""
+
+
 def site_packages() -> list[str]:
-    """Every folder from which the grader's interpreter could import packages."""
-    found = [*site.getsitepackages(), site.getusersitepackages(), "/usr/lib/python3/dist-packages"]
+    """Every folder packages could be imported from: the site-packages of this
+    interpreter, of the base interpreter a venv was made from, of the user, and
+    every ``PACKAGE_FOLDERS`` folder of the system."""
+    bases = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    found = [*site.getsitepackages(), site.getusersitepackages()]
+    found += [
+        sysconfig.get_path(kind, vars={"base": base, "platbase": base})
+        for base in bases
+        for kind in ("purelib", "platlib")
+    ]
+    found += [path for pattern in PACKAGE_FOLDERS for path in glob.glob(pattern)]
     return sorted({os.path.realpath(p) for p in found if os.path.isdir(p)})
 
 

@@ -4,11 +4,15 @@ and what the child actually runs as."""
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import time
+from pathlib import Path
 
 import pytest
 
@@ -296,3 +300,117 @@ def test_abort_under_the_filter_still_ends_the_child(tmp_path):
         child.close()
     assert time.monotonic() - started < 20.0
     assert raised.value.status in (Status.CRASHED, Status.EXITED), raised.value.message
+
+
+IMPORT_PROBE = '''
+import ctypes
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import site
+import sys
+
+import numpy as np
+
+NAME, SITE, BASE_SITE = @WHERE@
+
+
+def _load(name, location):
+    spec = importlib.util.spec_from_file_location(name, location)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Finder:
+    """A meta path finder that looks only in the hidden site-packages."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        return importlib.machinery.PathFinder.find_spec(name, [SITE, BASE_SITE])
+
+
+ATTEMPTS = {
+    "import": lambda: importlib.import_module(NAME),
+    "sys.path": lambda: (sys.path.insert(0, SITE), importlib.import_module(NAME)),
+    "addsitedir (.pth)": lambda: (site.addsitedir(SITE), importlib.import_module(NAME + "_pth")),
+    "meta_path": lambda: (sys.meta_path.insert(0, _Finder), importlib.import_module(NAME)),
+    "from file": lambda: _load(NAME, os.path.join(SITE, NAME, "__init__.py")),
+    "ctypes": lambda: ctypes.CDLL(os.path.join(SITE, NAME, "lib.so")),
+    "open": lambda: open(os.path.join(SITE, NAME, "__init__.py")).read(),
+    "scipy by sys.path": lambda: (sys.path.insert(0, BASE_SITE), importlib.import_module("scipy.linalg")),
+    "scipy from file": lambda: _load("scipy", os.path.join(BASE_SITE, "scipy", "__init__.py")),
+}
+
+
+def attempt():
+    """1 for each attempt of ATTEMPTS that reached the hidden package, else 0."""
+    reached = []
+    for how in ATTEMPTS.values():
+        saved = (list(sys.path), list(sys.meta_path))
+        try:
+            how()
+            reached.append(1)
+        except BaseException:
+            reached.append(0)
+        sys.path[:], sys.meta_path[:] = saved
+        for name in [m for m in sys.modules if m.startswith((NAME, "scipy"))]:
+            del sys.modules[name]
+    return np.array(reached)
+'''
+
+
+@pytest.fixture
+def planted_package():
+    """A throwaway package (module, .pth file, shared library) in the base
+    interpreter's site-packages, removed afterwards: the child must not reach it."""
+    base_site = sysconfig.get_path("purelib", vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    name = f"autograder_canary_{os.getpid()}"
+    package = Path(base_site, name)
+    extra = Path(base_site, f"{name}_extra")
+    pth = Path(base_site, f"{name}.pth")
+    library = next(Path(p) for p in glob.glob("/lib*/*/libm.so.6") + glob.glob("/usr/lib*/*/libm.so.6"))
+    try:
+        package.mkdir()
+        (package / "__init__.py").write_text("PLANTED = True\n")
+        shutil.copyfile(library, package / "lib.so")
+        extra.mkdir()
+        (extra / f"{name}_pth.py").write_text("PLANTED = True\n")
+        pth.write_text(f"{extra}\n")
+        yield name, base_site
+    finally:
+        shutil.rmtree(package, ignore_errors=True)
+        shutil.rmtree(extra, ignore_errors=True)
+        pth.unlink(missing_ok=True)
+
+
+def _import_probe(tmp_path: Path, name: str, base_site: str) -> Path:
+    where = repr((name, base_site, base_site))
+    (tmp_path / "reach.py").write_text(IMPORT_PROBE.replace("@WHERE@", where))
+    return tmp_path / "reach.py"
+
+
+def test_filesystem_hides_every_package_of_the_base_interpreter(tmp_path, planted_package):
+    """No way reaches a package planted in the base interpreter's site-packages, nor
+    scipy (installed there): importlib, sys.path, a .pth file, meta_path, loading
+    from the file, ctypes, reading it."""
+    require("filesystem")
+    module = _import_probe(tmp_path, *planted_package)
+    child = Child(module, "reach", Limits(wall_seconds=30.0), time.monotonic() + 30.0, frozenset())
+    try:
+        reached = child.call("attempt", seconds=30.0)
+    finally:
+        child.close()
+    assert reached.tolist() == [0] * len(reached), reached
+
+
+def test_the_planted_package_is_reachable_without_the_sandbox(tmp_path, planted_package):
+    """The control of the test above: outside the sandbox every attempt succeeds,
+    so the zeros it sees are the filesystem layer's."""
+    pytest.importorskip("scipy")
+    _import_probe(tmp_path, *planted_package)
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import reach; print(reach.attempt().tolist())"
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == {1}
