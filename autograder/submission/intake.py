@@ -94,6 +94,8 @@ def take_in(paths: Sequence[Path], banned: dict[str, frozenset[str]], work: Path
         "paths": [str(Path(p).absolute()) for p in paths],
         "banned": {exercise: sorted(names) for exercise, names in banned.items()},
         "work": str(work),
+        "memory_bytes": INTAKE_MEMORY_BYTES,
+        "cpu_seconds": INTAKE_CPU_SECONDS,
     }
     package_parent = str(Path(autograder.__file__).resolve().parents[1])
     argv = [sys.executable, "-I", "-c", BOOT, package_parent, json.dumps(request)]
@@ -117,18 +119,20 @@ def take_in(paths: Sequence[Path], banned: dict[str, frozenset[str]], work: Path
 
 
 def child_main(request_text: str) -> None:
-    """The child's side: limit itself, do the intake, write the JSON reply."""
-    resource.setrlimit(resource.RLIMIT_AS, (INTAKE_MEMORY_BYTES, INTAKE_MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (INTAKE_CPU_SECONDS, INTAKE_CPU_SECONDS))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    """The child's side: limit itself (as the grader's request says), do the
+    intake, write the JSON reply."""
     request = json.loads(request_text)
+    memory, cpu = request["memory_bytes"], request["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     work = Path(request["work"])
     try:
         reply = _intake([Path(p) for p in request["paths"]], request["banned"], work)
     except SubmissionRefused as refusal:
         reply = {"refused": str(refusal)}
     except MemoryError:
-        reply = {"refused": f"reading it needed more than the intake's {INTAKE_MEMORY_BYTES // 1024**3} GB"}
+        reply = {"refused": _memory_refusal(memory)}
     except RecursionError:
         reply = {"refused": "it is nested too deeply to be read"}
     except (OSError, ValueError) as error:  # unreadable bytes, names, encodings
@@ -162,7 +166,10 @@ def report_from_json(data: dict[str, Any], path: Path) -> SourceReport:
     known = {f.name for f in fields(SourceReport) if f.init and f.name != "tree"}
     report = SourceReport(**{name: value for name, value in data.items() if name in known})
     if report.syntax_error is None:
-        report.tree = ast.parse(path.read_bytes().decode("utf-8", "replace"), filename=path.name)
+        try:
+            report.tree = ast.parse(path.read_bytes().decode("utf-8", "replace"), filename=path.name)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # a deeper stack here
+            report.syntax_error = f"the module cannot be parsed: {type(error).__name__}"
     return report
 
 
@@ -192,8 +199,12 @@ def _failure(returncode: int, stderr: str) -> str:
         return f"reading it crashed the intake (signal {-returncode})"
     last = stderr.strip().splitlines()[-1:] or [f"exit status {returncode}"]
     if "MemoryError" in last[0]:
-        return f"reading it needed more than the intake's {INTAKE_MEMORY_BYTES // 1024**3} GB"
+        return _memory_refusal(INTAKE_MEMORY_BYTES)
     return f"the intake could not read it ({last[0][:200]})"
+
+
+def _memory_refusal(memory_bytes: int) -> str:
+    return f"reading it needed more than the intake's {memory_bytes / 1024**2:.0f} MB of memory"
 
 
 def _tail(handle: Any) -> str:
