@@ -59,6 +59,10 @@ STDERR_TAIL_BYTES = 2000
 
 REPLY_NAME = "intake.json"
 
+CHILD_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+"""The child's whole environment: nothing of the grader's (secrets, or a
+variable long enough to make starting it fail) reaches it."""
+
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from autograder.submission.intake import child_main; child_main(sys.argv[2])"
@@ -108,6 +112,7 @@ def take_in(paths: Sequence[Path], banned: dict[str, frozenset[str]], work: Path
                 stderr=errors,
                 timeout=INTAKE_WALL_SECONDS,
                 start_new_session=True,
+                env=CHILD_ENVIRONMENT,
             )
         except subprocess.TimeoutExpired:
             raise SubmissionRefused(

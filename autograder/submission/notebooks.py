@@ -91,7 +91,7 @@ def read_notebook(path: Path) -> Notebook:
         origin = f"{path.name}, code cell {number}"
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError) as error:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # nesting past the parser
             where = f" line {error.lineno}" if isinstance(error, SyntaxError) else ""
             notebook.notes.append(f"{origin} does not parse ({type(error).__name__}{where}): not taken")
             continue
