@@ -120,7 +120,7 @@ def take_in(paths: Sequence[Path], banned: dict[str, frozenset[str]], work: Path
             ) from None
         if done.returncode != 0:
             raise SubmissionRefused(_failure(done.returncode, _tail(errors)))
-    return _parse_reply(work / REPLY_NAME, work)
+    return _parse_reply(work / REPLY_NAME)
 
 
 def child_main(request_text: str) -> None:
@@ -178,7 +178,7 @@ def report_from_json(data: dict[str, Any], path: Path) -> SourceReport:
     return report
 
 
-def _parse_reply(reply: Path, work: Path) -> Submission:
+def _parse_reply(reply: Path) -> Submission:
     if not reply.is_file() or reply.stat().st_size > INTAKE_REPLY_BYTES:
         raise SubmissionRefused("the intake gave no usable answer")
     data = json.loads(reply.read_text())
@@ -219,7 +219,7 @@ def _tail(handle: Any) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    """JSON for the sets and tuples a report field may hold."""
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    """JSON for the sets a report field may hold (as sorted lists)."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON-able")
