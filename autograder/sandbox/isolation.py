@@ -255,6 +255,7 @@ def interpreter_files() -> list[str]:
     shared = [os.path.realpath(os.path.join(libdir, library))] if library and libdir else []
     return sorted({executable, *stdlib, *(path for path in shared if os.path.isfile(path))})
 
+
 def numpy_dirs() -> dict[str, str]:
     """NumPy's package folder and its bundled libraries, by the name they import as."""
     packages = Path(np.__file__).resolve().parents[1]
