@@ -31,6 +31,8 @@ EXIT_USAGE = 2
 EXIT_GRADER_FAULT = 3
 EXIT_DRIFT = 1
 """``build --check``: assignments/ differs from what the build produces."""
+EXIT_SETUP_FAILED = 1
+"""``sandbox-setup``: a required layer does not work after the setup."""
 
 
 def exercise_list(text: str) -> tuple[str, ...]:
@@ -74,6 +76,8 @@ def run_grade(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if layers_refused():
+        return EXIT_USAGE
     options = Options(mode=args.mode, seed=args.seed, only=args.only, data_dir=args.data_dir)
     result = grade(args.submission, options)
     print(to_text(result))
@@ -116,6 +120,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.out.resolve().is_relative_to(args.submissions.resolve()):
         print("autograder: --out must be outside the submissions folder", file=sys.stderr)
         return EXIT_USAGE
+    if layers_refused():
+        return EXIT_USAGE
     jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
         report = run_batch(jobs, args.out, executor)
@@ -143,17 +149,51 @@ def run_gradescope_bundle(args: argparse.Namespace) -> int:
 
 
 def add_sandbox_setup(commands: argparse._SubParsersAction) -> None:
-    """``autograder sandbox-setup``: create the sandbox user and cgroups (root, idempotent)."""
+    """``autograder sandbox-setup [--require LAYERS]``: create the sandbox user and
+    cgroups (root, idempotent), then check the layers work."""
     command = commands.add_parser("sandbox-setup", help="prepare this machine's sandbox layers (as root)")
+    command.add_argument(
+        "--require",
+        type=layer_list,
+        help="layers that must work afterwards, comma-separated, or `all` (default: user,cgroups)",
+    )
     command.set_defaults(run=run_sandbox_setup)
 
 
+def layer_list(text: str) -> tuple[str, ...]:
+    """Parse ``--require all`` or ``--require user,seccomp`` into layer names."""
+    from autograder.sandbox.isolation import ALL_LAYERS
+
+    names = ALL_LAYERS if text == "all" else tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in ALL_LAYERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown layer {unknown}; choose from all, {', '.join(ALL_LAYERS)}")
+    return names
+
+
 def run_sandbox_setup(args: argparse.Namespace) -> int:
-    """Create what the sandbox needs and print the isolation level reached."""
+    """Create what the sandbox needs, print the isolation level reached, and
+    fail (exit 1) when a required layer does not work afterwards."""
     from autograder.sandbox import isolation
 
-    print("\n".join(isolation.setup()))
+    done, failed = isolation.setup(args.require or isolation.SETUP_REQUIRES)
+    print("\n".join(done))
+    if failed:
+        print(f"autograder sandbox-setup: not working afterwards: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_SETUP_FAILED
     return EXIT_OK
+
+
+def layers_refused() -> bool:
+    """Print why grading is refused here (root without its layers), if it is."""
+    from autograder.sandbox import isolation
+
+    try:
+        isolation.require_layers()
+    except isolation.LayersMissing as refusal:
+        print(f"autograder: {refusal}", file=sys.stderr)
+        return True
+    return False
 
 
 def add_build(commands: argparse._SubParsersAction) -> None:
@@ -214,6 +254,8 @@ def run_check(args: argparse.Namespace) -> int:
     folder = args.folder or (Path("assignments") if Path("assignments").is_dir() else Path())
     if not folder.is_dir():
         print(f"autograder: {folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    if layers_refused():
         return EXIT_USAGE
     result = grade(folder, Options(mode="dev", only=args.only, data_dir=args.data_dir))
     print(to_text(result))

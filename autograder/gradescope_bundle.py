@@ -5,15 +5,24 @@ Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once
 files into ``/autograder/submission``, runs ``run_autograder`` and reads
 ``/autograder/results/results.json``. The zip holds:
 
-- ``setup.sh``: a virtual environment in ``/autograder/venv`` with the pinned
-  dependencies of ``requirements.txt`` (the versions this bundle was built
-  with; torch is not needed to grade) and this package; then the references
-  (in the installed package and in ``source/``) and the datasets are made
-  readable by root only, and ``autograder sandbox-setup`` creates the
-  unprivileged user the sandboxed child runs as, so the child can read neither.
-- ``run_autograder``: grades ``/autograder/submission`` with the bundle's mode
-  and exercises into ``results.json``, and writes a zero-score results file
-  saying so if the grader itself failed before writing one.
+- ``setup.sh``: bubblewrap and libseccomp (apt, when missing); a virtual
+  environment in ``/autograder/venv`` with the pinned dependencies of
+  ``requirements.txt`` (the versions this bundle was built with, the
+  ``sandbox`` extra's pyseccomp included; torch is not needed to grade) and
+  this package; then the references (in the installed package and in
+  ``source/``) and the datasets are made readable by root only, and
+  ``autograder sandbox-setup`` creates the unprivileged user the sandboxed
+  child runs as, so the child can read neither. The build fails when the
+  user or the seccomp layer does not work: a root grader refuses to grade
+  without them (``isolation.refusal``).
+- ``run_autograder``: runs ``sandbox-setup`` again (a fresh container has no
+  cgroups yet), which probes and prints the layers that work here (a
+  container may refuse user namespaces, so bubblewrap's filesystem and
+  network layers; docs/security.md says what each missing layer costs; the
+  results' ``extra_data`` records them too); then grades
+  ``/autograder/submission`` with the bundle's mode and exercises into
+  ``results.json``, and writes a zero-score results file with the grader's
+  last error line if the grader failed before writing one.
 - ``package/``: the grader's source; ``data/``: the datasets, when given.
 
 Both scripts take their root from ``$AUTOGRADER_ROOT`` (default
@@ -28,14 +37,15 @@ from __future__ import annotations
 
 import shlex
 import zipfile
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
-PINNED = ("numpy", "matplotlib", "nbformat")
-"""Distributions pinned in ``requirements.txt``: the dependencies of grading."""
+PINNED = ("numpy", "matplotlib", "nbformat", "pyseccomp")
+"""Distributions in ``requirements.txt``: the dependencies of grading and the
+``sandbox`` extra; pinned at the version installed here (if it is)."""
 PACKAGE_PARTS = ("pyproject.toml", "README.md", "autograder", "solutions")
 """What of the repository the bundle's ``package/`` holds: enough to install it."""
 EXECUTABLE = 0o755
@@ -46,6 +56,10 @@ set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 cd "$ROOT"
+# Sandbox layers (docs/security.md): bubblewrap and libseccomp, when missing.
+if ! command -v bwrap >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libseccomp.so.2; then
+  apt-get update -qq && apt-get install -y -qq bubblewrap libseccomp2 >/dev/null
+fi
 "${PYTHON:-python3}" -m venv --system-site-packages "$ROOT/venv"
 PY="$ROOT/venv/bin/python"
 "$PY" -m pip install --quiet -r "$SOURCE/requirements.txt"
@@ -56,8 +70,9 @@ INSTALLED=$("$PY" -I -c 'import autograder, pathlib; print(pathlib.Path(autograd
 if [ -d "$SOURCE/data" ]; then
   mkdir -p "$ROOT/data" && cp -r "$SOURCE/data/." "$ROOT/data/"
 fi
-# The sandbox user student code runs as, and the sandbox's cgroups (idempotent).
-"$PY" -I -m autograder sandbox-setup
+# The sandbox user student code runs as, and the sandbox's cgroups (idempotent);
+# fails unless the user and seccomp layers work (a root grader refuses without them).
+"$PY" -I -m autograder sandbox-setup --require user,seccomp
 # References and datasets: readable by the grader (root) only.
 for hidden in "$INSTALLED/_solutions" "$SOURCE" "$ROOT/data"; do
   if [ -e "$hidden" ]; then chown -R root:root "$hidden" && chmod -R go-rwx "$hidden"; fi
@@ -67,33 +82,53 @@ done
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this, as root, for every submission; results.json is always written.
 set -uo pipefail
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
 RESULTS="$ROOT/results/results.json"
+PY="$ROOT/venv/bin/python"
 mkdir -p "$ROOT/results"
 cd "$ROOT"
 rm -f "$RESULTS"
+# A fresh container: recreate the cgroups, and print which layers work here.
+"$PY" -I -m autograder sandbox-setup --require user,seccomp
 DATA=()
 if [ -d "$ROOT/data" ]; then DATA=(--data-dir "$ROOT/data"); fi
-"$ROOT/venv/bin/python" -I -m autograder grade "$ROOT/submission" {arguments} --json "$RESULTS" "${{DATA[@]}}"
+ERRORS=$(mktemp)
+"$PY" -I -m autograder grade "$ROOT/submission" @ARGUMENTS@ --json "$RESULTS" "${DATA[@]}" 2> "$ERRORS"
 status=$?
+cat "$ERRORS" >&2
 if [ ! -s "$RESULTS" ]; then
-  message="The autograder failed before grading (exit status $status); tell your instructor."
-  printf '{{"score": 0, "output": "%s", "extra_data": {{"grader_fault": true}}, "tests": []}}\\n' \\
-    "$message" > "$RESULTS"
+  "$PY" -I - "$RESULTS" "$status" "$ERRORS" <<'WRITE' || echo '{"score": 0, "tests": []}' > "$RESULTS"
+import json, sys
+results, status, errors = sys.argv[1:]
+last = open(errors, errors="replace").read().strip().splitlines()[-1:] or [""]
+output = f"The autograder failed before grading (exit status {status}); tell your instructor."
+output += " " + last[0][:1000]
+document = {"score": 0, "output": output, "extra_data": {"grader_fault": True}, "tests": []}
+open(results, "w").write(json.dumps(document))
+WRITE
 fi
+rm -f "$ERRORS"
 exit 0
 """
 
 
 def requirements() -> str:
     """``requirements.txt``: the grading dependencies at the versions installed here."""
-    return "".join(f"{name}=={version(name)}\n" for name in PINNED)
+    return "".join(f"{name}{_installed(name)}\n" for name in PINNED)
+
+
+def _installed(name: str) -> str:
+    """``==VERSION`` of distribution ``name`` when installed here, else nothing."""
+    try:
+        return f"=={version(name)}"
+    except PackageNotFoundError:
+        return ""
 
 
 def run_script(mode: str, only: tuple[str, ...] | None) -> str:
     """``run_autograder`` grading in ``mode`` the exercises ``only`` (all when None)."""
     arguments = ["--mode", mode, *(["--only", ",".join(only)] if only else [])]
-    return RUN.format(arguments=shlex.join(arguments))
+    return RUN.replace("@ARGUMENTS@", shlex.join(arguments))
 
 
 def _add_text(bundle: zipfile.ZipFile, name: str, text: str, mode: int = 0o644) -> None:

@@ -42,8 +42,9 @@ from autograder.references import (
 )
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
-from autograder.submission import SourceReport, Submission, inspect_source
-from autograder.submission.formats import SubmissionRefused, open_submission
+from autograder.submission import SourceReport, Submission
+from autograder.submission.formats import SubmissionRefused
+from autograder.submission.intake import take_in
 
 DEV_SEED = 231
 """Seed of the visible checks' inputs, in both modes: a student's self-check
@@ -83,13 +84,20 @@ class Options:
 
 def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     """Grade a submission: a folder, a ``.zip``, or ``.py`` and ``.ipynb`` files
-    (see ``autograder.submission.formats``)."""
+    (see ``autograder.submission.formats``).
+
+    Raises
+    ------
+    isolation.LayersMissing
+        As root without the sandbox user and seccomp layers (see ``isolation.refusal``).
+    """
+    isolation.require_layers()
     started = time.monotonic()
     exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
     paths = [handed_in] if isinstance(handed_in, Path) else list(handed_in)
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as work:
         try:
-            submission = open_submission(paths, [e.id for e in exercises], Path(work))
+            submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
         except SubmissionRefused as refusal:
             seed = options.seed if options.seed is not None else 0
             results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
@@ -128,7 +136,7 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
     path = submission.modules.get(exercise.id)
     if path is None:
         return _uniform(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
-    source = inspect_source(path, exercise.banned)
+    source = submission.sources[exercise.id]
     if source.syntax_error:
         return _uniform(
             exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
+from autograder.sandbox import isolation
 from tests.conftest import ASSIGNMENTS, SOLUTIONS
 
 PRIVATE = stat.S_IRWXG | stat.S_IRWXO
@@ -43,6 +44,11 @@ def environment(root: Path) -> dict[str, str]:
 
 def run_autograder(root: Path, submission: Path | None) -> dict:
     """Copy ``submission`` into the root as Gradescope does and run the grading script."""
+    return run_autograder_script(root, submission)[0]
+
+
+def run_autograder_script(root: Path, submission: Path | None) -> tuple[dict, str]:
+    """``run_autograder``'s results.json and standard output."""
     target = root / "submission"
     subprocess.run(["rm", "-rf", str(target)], check=True)
     if submission is not None:
@@ -54,7 +60,7 @@ def run_autograder(root: Path, submission: Path | None) -> dict:
         timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads((root / "results" / "results.json").read_text())
+    return json.loads((root / "results" / "results.json").read_text()), completed.stdout
 
 
 def test_bundle_holds_the_scripts_pinned_requirements_and_the_package(tmp_path):
@@ -69,6 +75,27 @@ def test_bundle_holds_the_scripts_pinned_requirements_and_the_package(tmp_path):
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert all("==" in line for line in requirements) and any(r.startswith("numpy==") for r in requirements)
     assert not any(r.startswith("torch") for r in requirements)
+    assert any(r.startswith("pyseccomp") for r in requirements)  # the `sandbox` extra
+
+
+def test_setup_installs_the_layers_and_requires_user_and_seccomp(tmp_path):
+    bundle = tmp_path / "b.zip"
+    assert main(["gradescope-bundle", str(bundle)]) == 0
+    with zipfile.ZipFile(bundle) as archive:
+        setup, run = archive.read("setup.sh").decode(), archive.read("run_autograder").decode()
+    assert "apt-get install -y -qq bubblewrap libseccomp2" in setup
+    assert "sandbox-setup --require user,seccomp" in setup
+    assert "sandbox-setup --require user,seccomp" in run  # a fresh container: cgroups again
+
+
+def test_run_autograder_records_the_layers_that_work(gradescope):
+    """The layers probed in the container are printed (instructors see the
+    output) and recorded in results.json."""
+    document, output = run_autograder_script(gradescope, SOLUTIONS)
+    layers = isolation.probe()
+    assert f"isolation: {layers.describe()}" in output
+    assert document["extra_data"]["layers"] == layers.names()
+    assert document["extra_data"]["isolation"] == layers.describe()
 
 
 def test_the_reference_earns_full_marks_and_the_stub_zero(gradescope):
@@ -82,6 +109,7 @@ def test_results_are_written_even_when_grading_cannot_start(gradescope):
     document = run_autograder(gradescope, None)  # no submission folder: the grader exits with a usage error
     assert document["score"] == 0 and document["extra_data"]["grader_fault"] is True
     assert "failed before grading" in document["output"]
+    assert "not found" in document["output"]  # the grader's own last error line
 
 
 def test_references_and_sources_are_readable_by_root_only(gradescope):

@@ -11,9 +11,11 @@ when the machine allows it:
 - ``seccomp``: a filter built here with libseccomp (``pyseccomp``) and loaded by
   the harness before any student code runs: no processes, programs, sockets,
   tracing, mounts or namespaces; threads stay allowed (OpenBLAS needs them);
-- ``filesystem``: bubblewrap showing the child only the interpreter, NumPy, the
-  harness, the submission and its writable folders; every other site-packages
-  (torch, scipy...) is hidden, so those packages cannot be imported at all;
+- ``filesystem``: bubblewrap showing the child only the system's programs and
+  libraries, the interpreter's executable, shared and standard library, NumPy,
+  the harness, the submission and its writable folders; every site-packages
+  and dist-packages (the venv's, the base interpreter's, the user's, the
+  system's) is an empty tmpfs, so torch, scipy... cannot be imported at all;
 - ``cgroups``: a memory and a pids cgroup (v1) per run, whose OOM count becomes
   an "out of memory" verdict and whose members are all killed after the run;
 - ``disk``: the run's folder is a size-limited tmpfs, so no run can fill a disk.
@@ -29,6 +31,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import glob
 import os
 import pwd
 import shutil
@@ -36,6 +39,7 @@ import signal
 import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -67,12 +71,25 @@ SWEEP_PAUSE_SECONDS = 0.01
 DENIED_SYSCALLS = (
     "fork", "vfork", "execve", "execveat",  # no other process, no other program
     "socket", "socketpair",  # no network, no local sockets
-    "ptrace", "process_vm_readv", "process_vm_writev",  # no reading other processes
+    "io_uring_setup", "io_uring_enter", "io_uring_register",  # I/O (sockets too) past this filter
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",  # no touching other processes
+    "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",  # no signals to other threads' groups
+    "pidfd_open", "pidfd_send_signal", "pidfd_getfd",  # no handles on (or files of) other processes
     "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",  # no namespace games
+    "fsopen", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",  # nor the new mount API
+    "open_by_handle_at", "name_to_handle_at",  # no opening files by handle, around the mounts
+    "keyctl", "add_key", "request_key",  # the kernel keyring is shared by the user's processes
+    "bpf", "perf_event_open", "userfaultfd",  # kernel attack surface that NumPy never needs
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "personality",  # no turning address-space randomization off
     "setsid", "setpgid",  # stay in the process group the grader kills
 )  # fmt: skip
-"""System calls the seccomp filter refuses with ``EPERM``. ``clone`` is refused
-only without ``CLONE_THREAD``, ``kill`` only towards another process or group."""
+"""System calls the seccomp filter refuses with ``EPERM`` (docs/security.md gives
+the reason for each). ``clone`` is refused only without ``CLONE_THREAD``,
+``kill`` only towards another process or group. ``tgkill`` is refused whatever
+its target: the filter is compiled before the child's pid is known, and NumPy,
+OpenBLAS and CPython's threads never signal one another (a refused ``abort()``
+still ends the process, by glibc's fallback)."""
 
 CLONE_THREAD = 0x00010000  # from <linux/sched.h>
 
@@ -193,7 +210,14 @@ def command(layers: Layers, paths: RunPaths, argv: list[str], cgroup_procs: list
 
 
 def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
-    """Bubblewrap's arguments: a new root showing only what the child needs."""
+    """Bubblewrap's arguments: a new root showing only what the child needs.
+
+    An allowlist: the system's programs and libraries (``/usr``, ``/lib``...),
+    the interpreter with its shared library and standard library
+    (``interpreter_files``), NumPy, the harness and the run's folders. Every
+    folder packages could be imported from (``site_packages``) is covered by an
+    empty tmpfs, wherever it lies inside what is shown.
+    """
     args = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
     args += ["--ro-bind", "/usr", "/usr"]
     for top in ("bin", "sbin", "lib", "lib32", "lib64"):
@@ -204,10 +228,10 @@ def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
             args += ["--ro-bind", str(host), str(host)]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     read_only = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"]
-    prefix = os.path.realpath(sys.base_prefix)
-    if not _under(prefix, read_only):
-        args += [*_parents(prefix, read_only, []), "--ro-bind", prefix, prefix]
-        read_only.append(prefix)
+    for shown in interpreter_files():
+        if not _under(shown, read_only):
+            args += [*_parents(shown, read_only, []), "--ro-bind", shown, shown]
+            read_only.append(shown)
     masked = [hidden for hidden in site_packages() if _under(hidden, read_only)]
     for hidden in masked:
         args += ["--tmpfs", hidden]
@@ -221,15 +245,46 @@ def bwrap_arguments(bwrap: str, paths: RunPaths) -> list[str]:
     return [*args, "--chdir", paths.sub("home"), "--"]
 
 
+def interpreter_files() -> list[str]:
+    """What the child's interpreter needs of its installation: its executable, its
+    shared library and its standard library (not the rest of its prefix)."""
+    executable = os.path.realpath(sys.executable)
+    stdlib = {os.path.realpath(sysconfig.get_path(name)) for name in ("stdlib", "platstdlib")}
+    library = sysconfig.get_config_var("INSTSONAME")
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    shared = [os.path.realpath(os.path.join(libdir, library))] if library and libdir else []
+    return sorted({executable, *stdlib, *(path for path in shared if os.path.isfile(path))})
+
+
 def numpy_dirs() -> dict[str, str]:
     """NumPy's package folder and its bundled libraries, by the name they import as."""
     packages = Path(np.__file__).resolve().parents[1]
     return {name: str(packages / name) for name in ("numpy", "numpy.libs") if (packages / name).is_dir()}
 
 
+PACKAGE_FOLDERS = (
+    "/usr/lib/python3/dist-packages",
+    "/usr/lib/python3*/dist-packages",
+    "/usr/lib/python3*/site-packages",
+    "/usr/local/lib/python3*/dist-packages",
+    "/usr/local/lib/python3*/site-packages",
+)
+"""Where a Linux distribution and ``pip install`` as root put packages, whichever
+interpreter they belong to (patterns for ``glob``)."""
+
+
 def site_packages() -> list[str]:
-    """Every folder from which the grader's interpreter could import packages."""
-    found = [*site.getsitepackages(), site.getusersitepackages(), "/usr/lib/python3/dist-packages"]
+    """Every folder packages could be imported from: the site-packages of this
+    interpreter, of the base interpreter a venv was made from, of the user, and
+    every ``PACKAGE_FOLDERS`` folder of the system."""
+    bases = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    found = [*site.getsitepackages(), site.getusersitepackages()]
+    found += [
+        sysconfig.get_path(kind, vars={"base": base, "platbase": base})
+        for base in bases
+        for kind in ("purelib", "platlib")
+    ]
+    found += [path for pattern in PACKAGE_FOLDERS for path in glob.glob(pattern)]
     return sorted({os.path.realpath(p) for p in found if os.path.isdir(p)})
 
 
@@ -457,6 +512,41 @@ def probe() -> Layers:
     return replace(candidate, cgroups=cgroups, disk=disk, missing=tuple(dict.fromkeys(missing)))
 
 
+class LayersMissing(Exception):
+    """Grading is refused here: root without the layers that keep student code
+    from root's powers. The message says how to set them up."""
+
+
+ROOT_NEEDS = ("user", "seccomp")
+"""Layers without which a root grader refuses to grade: without the sandbox user
+the child would be root (able to undo every limit); without seccomp it could
+create processes, sockets and namespaces."""
+
+
+def refusal(layers: Layers, euid: int) -> str | None:
+    """Why grading must not run with ``layers`` as user ``euid``; None when it may.
+
+    A non-root grader may run without layers (practice mode: the child can
+    reach only what that user can, and the report says so).
+    """
+    absent = [name for name in ROOT_NEEDS if name not in layers.names()]
+    if euid != 0 or not absent:
+        return None
+    return (
+        f"grading as root without the {' and '.join(absent)} layer{'s' * (len(absent) > 1)} is refused: "
+        "student code would run with root's powers. Install bubblewrap and libseccomp2 and the "
+        "`sandbox` extra (pip install 'dl-autograder[sandbox]'), then run `autograder sandbox-setup` "
+        "as root; or grade as an unprivileged user (practice mode). Now: " + layers.describe()
+    )
+
+
+def require_layers() -> None:
+    """Raise ``LayersMissing`` when this machine's layers may not grade (``refusal``)."""
+    why = refusal(probe(), os.geteuid())
+    if why is not None:
+        raise LayersMissing(why)
+
+
 def report() -> dict[str, str | bool | list[str]]:
     """What every result records: the isolation level, its layers, practice mode."""
     layers = probe()
@@ -520,16 +610,27 @@ def _tmpfs_mountable() -> bool:
 # -- setup ------------------------------------------------------------------------------
 
 
-def setup() -> list[str]:
-    """Create the sandbox user and the parent cgroups; idempotent.
+SETUP_REQUIRES = ("user", "cgroups")
+"""The layers ``setup`` creates, which must work once it is done."""
+
+
+def setup(required: tuple[str, ...] = SETUP_REQUIRES) -> tuple[list[str], list[str]]:
+    """Create the sandbox user and the parent cgroups, then probe; idempotent.
+
+    Parameters
+    ----------
+    required : tuple of str
+        Layers that must work afterwards (``ALL_LAYERS`` on a CI machine).
 
     Returns
     -------
-    list of str
+    done : list of str
         What was done or found, one line each.
+    failed : list of str
+        The layers of ``required`` that do not work after the setup.
     """
     if os.geteuid() != 0:
-        return ["not root: nothing to set up; grading runs in practice mode"]
+        return ["not root: nothing to set up; grading runs in practice mode"], []
     done = []
     if sandbox_ids() is None:
         subprocess.run(
@@ -550,4 +651,8 @@ def setup() -> list[str]:
     if stale:
         done.append(f"removed {len(stale)} runs left by killed graders")
     done.append(f"isolation: {probe().describe()}")
-    return done
+    return done, [name for name in required if name not in probe().names()]
+
+
+ALL_LAYERS = ("process", "user", "network", "seccomp", "filesystem", "cgroups", "disk")
+"""Every layer, in the order ``Layers.names`` lists them."""

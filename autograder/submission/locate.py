@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.submission.inspect import SourceReport
+
 MAX_MODULE_BYTES = 1024**2
 """Largest student module accepted: the longest reference is under 20 kB."""
 
@@ -25,12 +27,15 @@ class Submission:
     notes : list of str
         How the modules were obtained, when not as they were handed in
         (taken from notebooks, from the CS231n layout...).
+    sources : dict of str to SourceReport
+        Exercise id to what reading its module told (``intake.take_in``).
     """
 
     root: Path
     modules: dict[str, Path]
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, SourceReport] = field(default_factory=dict)
 
     def digest(self) -> str:
         """SHA-256 over the exercise modules' names and contents."""

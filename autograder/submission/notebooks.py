@@ -24,14 +24,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 MAX_NOTEBOOK_BYTES = 32 * 1024**2
 """Largest notebook read. Code is small; a notebook with its plots as PNG
 outputs is a few MB; beyond this the reading alone would cost too much."""
 
-MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s\[\]]+=\s*[%!])")
-"""A line IPython rewrites before Python sees it: ``%time f()``, ``!ls``, ``x = !ls``."""
+ASSIGNED_NAMES = re.compile(r"[\w.,\s\[\]]+")
+"""What may stand left of ``=`` in ``x, y = !ls`` (matched whole: one character
+class, so matching is linear in the line's length)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,8 @@ def read_notebook(path: Path) -> Notebook:
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         notebook.notes.append(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB: not read")
         return notebook
+    import nbformat  # imported here: it costs a second, and most submissions hold no notebook
+
     try:
         cells = nbformat.read(path, as_version=4).cells
     except Exception as error:  # nbformat raises many kinds on malformed JSON or schema
@@ -90,7 +91,7 @@ def read_notebook(path: Path) -> Notebook:
         origin = f"{path.name}, code cell {number}"
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError) as error:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # nesting past the parser
             where = f" line {error.lineno}" if isinstance(error, SyntaxError) else ""
             notebook.notes.append(f"{origin} does not parse ({type(error).__name__}{where}): not taken")
             continue
@@ -105,7 +106,17 @@ def without_magics(source: str) -> str:
     first = next((line for line in lines if line.strip()), "")
     if first.lstrip().startswith("%%"):
         return ""
-    return "\n".join("" if MAGIC_LINE.match(line) else line for line in lines)
+    return "\n".join("" if is_magic(line) else line for line in lines)
+
+
+def is_magic(line: str) -> bool:
+    """Whether IPython rewrites ``line`` before Python sees it: ``%time f()``,
+    ``!ls``, ``x = !ls``. Linear in the line's length (a regular expression
+    whose leading spaces two parts could take was quadratic: hours on 1 MB)."""
+    if line.lstrip()[:1] in ("%", "!"):
+        return True
+    left, equals, right = line.partition("=")
+    return bool(equals) and right.lstrip()[:1] in ("%", "!") and bool(ASSIGNED_NAMES.fullmatch(left))
 
 
 def _piece(node: ast.stmt, lines: list[str], origin: str) -> Piece | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 MAX_MEMBERS = 10_000
@@ -67,7 +68,14 @@ def extract_zip(archive: Path, destination: Path) -> list[str]:
             members = zipped.infolist()
             _vet(members)
             return _write(zipped, members, destination)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+    ) as error:  # a bad CRC, corrupt deflate data, a truncated or encrypted member
         raise UnsafeArchive(f"{archive.name} is not a readable zip archive ({error})") from None
     except OSError as error:  # members whose paths collide (a file and a folder of one name)
         raise UnsafeArchive(f"{archive.name} cannot be unpacked: {error}") from None

@@ -39,10 +39,27 @@ def svm_loss_vectorized(W, X, y, reg):
 """
 
 
+REQUIRED_LAYERS = os.environ.get("AUTOGRADER_REQUIRE_LAYERS", "")
+"""Layers this machine promises (``all``, or comma-separated names): set by
+``.ci/run``, which runs ``autograder sandbox-setup``, so that a missing layer
+fails the tests that need it instead of skipping them."""
+
+
+def promised() -> set[str]:
+    """The layers ``AUTOGRADER_REQUIRE_LAYERS`` promises."""
+    if REQUIRED_LAYERS.strip() == "all":
+        return set(isolation.ALL_LAYERS)
+    return {name.strip() for name in REQUIRED_LAYERS.split(",") if name.strip()}
+
+
 def require(*layers: str) -> None:
-    """Skip the test unless one of ``layers`` is in force here (a root-only defence)."""
+    """Skip the test unless one of ``layers`` is in force here (a root-only
+    defence); fail it instead when the machine promises that layer."""
     if layers and not set(LAYERS.names()).intersection(layers):
-        pytest.skip(f"needs the {' or '.join(layers)} layer, absent here ({LAYERS.describe()})")
+        why = f"needs the {' or '.join(layers)} layer, absent here ({LAYERS.describe()})"
+        if promised().intersection(layers):
+            pytest.fail(f"{why}, yet AUTOGRADER_REQUIRE_LAYERS={REQUIRED_LAYERS} promises it")
+        pytest.skip(why)
 
 
 def svm_attack(payload: str = "", at_import: str = "") -> str:
