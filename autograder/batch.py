@@ -41,7 +41,7 @@ from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
 from autograder.reports.gradebook import gradebook_csv, summary_html
 from autograder.reports.html import notice_html, to_html
 from autograder.reports.safe import json_text, one_line
-from autograder.reports.visibility import INSTRUCTOR_ONLY, instructor_document, student_view
+from autograder.reports.visibility import instructor_document, student_view
 from autograder.results import result_to_dict
 
 RESULTS_NAME = "results.json"
@@ -186,7 +186,7 @@ def not_graded(job: Job, problem: str, fault: bool) -> dict[str, Any]:
     record = {"student": job.student, **job.key(), "problem": problem, "result": None, "grader_fault": fault}
     return {
         "record": record,
-        "instructor": {**record, "instructor_only": INSTRUCTOR_ONLY},
+        "instructor": {**record, **instructor_document(None)},
         "feedback": notice_html(f"Feedback for {job.student}", problem),
     }
 

@@ -27,6 +27,7 @@ from autograder.reports.html import to_html
 from autograder.reports.safe import clean, json_text, one_line, spreadsheet_cell
 from autograder.reports.visibility import INSTRUCTOR_ONLY, instructor_document, student_view
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status, result_to_dict
+from tests.strict import UNSAFE, json_shown, strict_loads
 
 HOSTILE = (
     "boom\x1b[2J\x1b[H\x1b]0;pwned\x07\x9b31m\rTOTAL 99 / 1\u202eevil\u2066x\u2069\b\x00\ud800\nTOTAL 99 / 1"
@@ -37,25 +38,12 @@ reverses the text that follows and forges a TOTAL line of its own."""
 SECRET = "HIDDEN-INPUT-[[0.123, -4.56]]"
 """What a hidden check's message quotes: its inputs (never shown to a student)."""
 
-UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
-)
-"""Characters no report may carry (tab and newline are layout)."""
 
 HOSTILE_NAME = '=HYPERLINK("evil.example","x")\x1b[1A\u202e'
 """A student (folder) name: a spreadsheet formula, a cursor move, a bidi override."""
 
 LATIN1_NAME = "caf\udce9"
 """A folder name that is not UTF-8 (b"caf\\xe9"), as ``os.fsdecode`` reads it."""
-
-
-def strict_loads(text: str) -> object:
-    """``json.loads`` refusing NaN and Infinity, as strict JSON readers do."""
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"not strict JSON: {constant}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def hostile_result() -> GradingResult:
@@ -77,6 +65,16 @@ def hostile_result() -> GradingResult:
         "svm", "Multiclass SVM", f"graded {HOSTILE}", checks, notes=[f"ignored: {HOSTILE}.py"]
     )
     return GradingResult([exercise], "test", 7, environment(), 1.5)
+
+
+def test_the_strict_readers_would_notice():
+    """strict_loads refuses NaN and Infinity; json_shown exposes a raw escape that
+    JSON carried as \\u001b (a search of the JSON text itself would miss it)."""
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(ValueError, match=constant):
+            strict_loads(f'{{"loss": {constant}}}')
+    raw = json.dumps({"output": "\x1b[2J\u202e\r"})
+    assert not UNSAFE.search(raw) and UNSAFE.findall(json_shown(raw)) == ["\x1b", "\u202e", "\r"]
 
 
 def test_clean_escapes_controls_and_overrides_but_keeps_layout():
@@ -123,7 +121,7 @@ def test_every_renderer_emits_inert_text():
     outputs = {
         "text": to_text(result),
         "html": to_html(result, f"Feedback for {HOSTILE_NAME}"),
-        "gradescope": json.dumps(to_gradescope(result)),
+        "gradescope": json_shown(json_text(to_gradescope(result))),
         "gradebook": gradebook_csv([record, unsupported]),
         "summary": summary_html([record, unsupported]),
     }
@@ -158,7 +156,7 @@ def test_hidden_check_shows_verdict_name_and_hint_never_its_message():
     outputs = {
         "text": to_text(result),
         "html": to_html(result),
-        "gradescope": json.dumps(to_gradescope(result)),
+        "gradescope": json_shown(json_text(to_gradescope(result))),
     }
     for name, text in outputs.items():
         assert "HIDDEN-INPUT" not in text and "expected 1.25" not in text, name
@@ -190,6 +188,7 @@ def test_grade_writes_strict_json_and_a_separate_instructor_record(tmp_path, mon
     printed = capsys.readouterr().out
     assert not UNSAFE.search(printed) and printed.splitlines()[-1].startswith("TOTAL 2 / 8")
     document = strict_loads(out.read_text())
+    assert not UNSAFE.search(json_shown(out.read_text()) + json_shown(instructor.read_text()))
     assert SECRET not in out.read_text() and "HIDDEN-INPUT" not in out.read_text()
     accuracy = next(t for t in document["tests"] if t["name"] == "svm: accuracy")
     assert accuracy["extra_data"]["epoch_losses"] == [None, None, None, 1.0]
@@ -214,11 +213,13 @@ def test_batch_outputs_are_strict_json_and_inert_for_a_hostile_student_name(tmp_
     for student in report.graded:
         folder = out / student
         results_text = (folder / "results.json").read_text()
+        instructor_text = (folder / "instructor.json").read_text()
         stored = strict_loads(results_text)["result"]["exercises"][0]["checks"][2]
-        full = strict_loads((folder / "instructor.json").read_text())["result"]["exercises"][0]["checks"][2]
+        full = strict_loads(instructor_text)["result"]["exercises"][0]["checks"][2]
         assert "HIDDEN-INPUT" not in results_text and stored["message"].startswith("hidden check")
         assert SECRET in full["message"] and full["details"]["inputs"] == SECRET
         assert not UNSAFE.search((folder / "feedback.html").read_text())
+        assert not UNSAFE.search(json_shown(results_text) + json_shown(instructor_text))
     book = list(csv.DictReader((out / "gradebook.csv").open()))
     assert {row["student"] for row in book} == {"'" + one_line(HOSTILE_NAME), "caf\\udce9", "-1", "bob"}
     for row in book:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from dataclasses import dataclass
 
 import pytest
@@ -25,25 +24,15 @@ from autograder.cli import main
 from autograder.results import GradingResult, Status, result_from_dict
 from tests.attacks.support import Scene, assert_contained, svm_attack
 from tests.conftest import DATA_DIR, grade_files, reference_source
+from tests.strict import UNSAFE, json_shown, strict_loads
 
 BUDGET_SECONDS = 30.0
 """Exercise budget of each attack run: the honest svm.py needs a few seconds."""
 
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-"""Characters no report may carry (tab and newline are layout)."""
 
 FORGERY = "\\x1b[2J\\x1b[H\\x1b]0;graded\\x07\\rTOTAL 100 / 100\\u202e001 / 0 LATOT\\u2066\\n"
 """Python source of a text that clears the screen, sets the terminal's title,
 rewrites its own line with a better total and reverses what follows."""
-
-
-def strict_loads(text: str) -> object:
-    """``json.loads`` refusing NaN and Infinity, as strict JSON readers do."""
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"not strict JSON: {constant}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 @dataclass
@@ -52,6 +41,7 @@ class Graded:
 
     exit: int
     printed: str
+    results: str
     document: dict
     page: str
     instructor: str
@@ -59,7 +49,7 @@ class Graded:
 
     def student_outputs(self) -> dict[str, str]:
         """Every output a student may read."""
-        return {"text": self.printed, "results.json": json.dumps(self.document), "html": self.page}
+        return {"text": self.printed, "results.json": self.results, "html": self.page}
 
 
 def grade_cli(scene: Scene, files: dict[str, str], capsys, *options: str) -> Graded:
@@ -78,6 +68,7 @@ def grade_cli(scene: Scene, files: dict[str, str], capsys, *options: str) -> Gra
     return Graded(
         code,
         capsys.readouterr().out,
+        json_shown((out / "r.json").read_text()),
         strict_loads((out / "r.json").read_text()),
         (out / "f.html").read_text(),
         instructor,
@@ -252,11 +243,3 @@ def assert_hidden_checks_shown_safely(graded: Graded) -> None:
         assert not check.hint or check.hint in shown
         assert check.name in graded.printed
         assert json.dumps(check.message)[1:-1] in graded.instructor
-
-
-def test_the_helpers_of_this_module_would_notice():
-    """strict_loads refuses NaN and Infinity; UNSAFE finds raw escapes, overrides, returns."""
-    for constant in ("NaN", "Infinity", "-Infinity"):
-        with pytest.raises(ValueError, match=constant):
-            strict_loads(f'{{"loss": {constant}}}')
-    assert all(UNSAFE.search(text) for text in ("\x1b[2J", "\u202e", "\r", "\x9b"))
