@@ -6,10 +6,14 @@ version, mode and exercise set is skipped (resume). The others become
 ``Job`` records (plain data) submitted to a ``concurrent.futures`` executor
 (``autograder.executors``); a worker turns the entry into a gradable folder
 (``gradable_folder``, the intake), grades it and returns plain dicts. The
-parent writes ``feedback.html`` then ``results.json`` of each student
-atomically as results arrive, so a batch killed at any moment keeps every
-finished student and leaves no half-written file; ``gradebook.csv`` and
-``summary.html`` are rebuilt from the stored records at the end.
+parent writes ``feedback.html``, ``instructor.json`` then ``results.json`` of
+each student atomically (``reports.files.write_atomic``: a synced temporary
+file renamed onto the destination) as results arrive, so a batch killed at any
+moment keeps every finished student and leaves no half-written file;
+``gradebook.csv`` and ``summary.html`` are rebuilt from the stored records at
+the end. ``results.json`` and the page show what a student may see
+(``reports.visibility.student_view``); ``instructor.json`` holds the full
+result, hidden checks' messages included.
 
 A record whose grading ended in a grader fault is graded again on resume: the
 fault is ours, not the student's. A local grading process that dies (its memory
@@ -38,9 +42,12 @@ from autograder.grading import Options, grade
 from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
 from autograder.reports.gradebook import gradebook_csv, summary_html
 from autograder.reports.html import notice_html, to_html
+from autograder.reports.safe import json_text, one_line
+from autograder.reports.visibility import instructor_document, student_view
 from autograder.results import Status, result_to_dict
 
 RESULTS_NAME = "results.json"
+INSTRUCTOR_NAME = "instructor.json"
 FEEDBACK_NAME = "feedback.html"
 GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
@@ -145,8 +152,9 @@ def grade_job(job: Job) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``record`` (what ``results.json`` stores) and ``feedback`` (the HTML
-        page); plain data only. Nothing raised here stops the batch: an
+        ``record`` (what ``results.json`` stores), ``instructor`` (the record
+        with the full result, for ``instructor.json``) and ``feedback`` (the
+        HTML page); plain data only. Nothing raised here stops the batch: an
         unsupported entry and a fault of the grader become the record's
         ``problem``.
     """
@@ -171,17 +179,21 @@ def grade_job(job: Job) -> dict[str, Any]:
         "student": job.student,
         **job.key(),
         "problem": "",
-        "result": result_to_dict(result),
+        "result": result_to_dict(student_view(result)),
         "grader_fault": result.grader_fault,
         "batch_seconds": time.monotonic() - started,
     }
-    return {"record": record, "feedback": feedback}
+    return {"record": record, "instructor": {**record, **instructor_document(result)}, "feedback": feedback}
 
 
 def not_graded(job: Job, problem: str, fault: bool) -> dict[str, Any]:
     """The outcome of a job that could not be graded: why, and a page saying so."""
     record = {"student": job.student, **job.key(), "problem": problem, "result": None, "grader_fault": fault}
-    return {"record": record, "feedback": notice_html(f"Feedback for {job.student}", problem)}
+    return {
+        "record": record,
+        "instructor": {**record, **instructor_document(None)},
+        "feedback": notice_html(f"Feedback for {job.student}", problem),
+    }
 
 
 def read_record(folder: Path) -> dict[str, Any] | None:
@@ -200,10 +212,12 @@ def is_current(record: dict[str, Any] | None, job: Job) -> bool:
 
 
 def store(out: Path, outcome: dict[str, Any]) -> None:
-    """Write one student's feedback, then the record that marks them done."""
+    """Write one student's feedback and instructor record, then the record that
+    marks them done; each atomically, as strict JSON."""
     folder = out / outcome["record"]["student"]
     write_atomic(folder / FEEDBACK_NAME, outcome["feedback"])
-    write_atomic(folder / RESULTS_NAME, json.dumps(outcome["record"], indent=1))
+    write_atomic(folder / INSTRUCTOR_NAME, json_text(outcome["instructor"]))
+    write_atomic(folder / RESULTS_NAME, json_text(outcome["record"]))
 
 
 class Progress:
@@ -219,7 +233,8 @@ class Progress:
         self.tty = stream.isatty()
 
     def advance(self, student: str, note: str) -> None:
-        """Count one finished submission."""
+        """Count one finished submission (``student`` and ``note`` shown as one line)."""
+        student, note = one_line(student), one_line(note)
         self.done += 1
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done)

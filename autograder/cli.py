@@ -25,6 +25,8 @@ from autograder.reports import to_text, write_gradescope
 from autograder.reports.files import write_atomic
 from autograder.reports.html import to_html
 from autograder.reports.plots import save_figures
+from autograder.reports.safe import json_text
+from autograder.reports.visibility import instructor_document
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -60,6 +62,12 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
     command.add_argument("--plots", type=Path, help="write the MLP's figures (PNG) here")
     command.add_argument("--html", type=Path, help="write the self-contained HTML feedback page here")
+    command.add_argument(
+        "--instructor-json",
+        type=Path,
+        help="write the full result here, hidden checks' messages included (instructor-only: "
+        "every other output withholds them)",
+    )
     command.set_defaults(run=run_grade)
 
 
@@ -87,6 +95,8 @@ def run_grade(args: argparse.Namespace) -> int:
         save_figures(result, args.plots)
     if args.html:
         write_atomic(args.html, to_html(result, f"Feedback for {args.submission[0].name}"))
+    if args.instructor_json:
+        write_atomic(args.instructor_json, json_text(instructor_document(result)))
     return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
 
 

@@ -1,5 +1,6 @@
 """Batch grading: outputs, hostile and unsupported entries, resume after SIGKILL,
-a real Dask cluster against the local pool, and ``--seed`` replaying a score."""
+a results file that is always whole, a real Dask cluster against the local pool,
+and ``--seed`` replaying a score."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from autograder.batch import Progress, grade_job, is_current, plan, read_record, run_batch, store
 from autograder.cli import main
 from autograder.executors import OneProcessPerJob, make_executor
+from autograder.reports.files import TEMPORARY_SUFFIX
 from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, reference_source
 
 ODD_BATCH_BUG = (
@@ -35,6 +37,17 @@ def svm_loss_vectorized(W, X, y, reg):
 '''
 )
 KILLED_AT_IMPORT = "import os\nos._exit(3)\n"
+STORE_UNDER_A_FILE_SIZE_LIMIT = """
+import json, resource, signal, sys
+from pathlib import Path
+from autograder.batch import store
+outcome = json.load(sys.stdin)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+store(Path(sys.argv[1]), outcome)
+"""
+WRITE_LIMIT_BYTES = 4096
+"""File size limit of the interrupted store: above the old record, below the new one."""
 
 
 def make_class(root: Path, copies: int = 1) -> Path:
@@ -239,3 +252,24 @@ def test_a_grading_process_has_a_memory_bound():
         assert pool.submit(allocate_without_end, 10).result() == 10
         with pytest.raises(MemoryError):
             pool.submit(allocate_without_end, 2048).result()
+
+
+def test_results_json_is_the_old_file_or_the_new_one_never_a_part(tmp_path):
+    """A store that fails half-way through writing results.json (the file size
+    limit stops it after WRITE_LIMIT_BYTES, as a full disk or a kill would) leaves
+    the previous results.json whole; a store that completes leaves the new one."""
+    out = tmp_path / "out"
+    old = {"record": {"student": "ada", "problem": "old"}, "instructor": {}, "feedback": ""}
+    store(out, old)
+    old_text = (out / "ada" / "results.json").read_text()
+    new = {**old, "record": {"student": "ada", "problem": "new " * WRITE_LIMIT_BYTES}}
+    command = [sys.executable, "-c", STORE_UNDER_A_FILE_SIZE_LIMIT, str(out), str(WRITE_LIMIT_BYTES)]
+    stopped = subprocess.run(command, input=json.dumps(new), capture_output=True, text=True, cwd=ROOT)
+    unlimited = [*command[:-1], "-1"]
+    assert "File too large" in stopped.stderr, stopped.stderr
+    assert len(old_text) < WRITE_LIMIT_BYTES < len(json.dumps(new["record"]))
+    assert (out / "ada" / "results.json").read_text() == old_text
+    assert not list((out / "ada").glob(f"*{TEMPORARY_SUFFIX}")), "the temporary file was left behind"
+    completed = subprocess.run(unlimited, input=json.dumps(new), capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert read_record(out / "ada") == new["record"]

@@ -106,6 +106,35 @@ def test_grader_fault_exits_three_and_still_writes_results(tmp_path, monkeypatch
     assert "grader fault" in document["tests"][0]["output"]
 
 
+def test_a_grader_fault_is_worth_nothing_says_so_and_spares_the_other_checks(tmp_path, monkeypatch, capsys):
+    """A plain bug in one check's code (not a student fault): that check scores 0
+    with the verdict ``grader fault`` whatever its points, the run exits 3, and
+    every other check of the exercise is graded as usual."""
+
+    def broken(session):
+        raise Exception("a bug in the grader")
+
+    exercise = EXERCISES["svm"]
+    victim = exercise.checks[1]
+    checks = tuple(dataclasses.replace(c, run=broken) if c is victim else c for c in exercise.checks)
+    monkeypatch.setitem(EXERCISES, "svm", dataclasses.replace(exercise, checks=checks))
+    out = tmp_path / "r.json"
+    assert main(["grade", str(SOLUTIONS), "--only", "svm", "--json", str(out)]) == 3
+    document = json.loads(out.read_text())
+    tests = {t["name"].removeprefix("svm: "): t for t in document["tests"]}
+    faulty = tests.pop(victim.name)
+    assert victim.points > 0 and faulty["max_score"] == victim.points
+    assert faulty["score"] == 0 and faulty["status"] == "failed"
+    assert faulty["extra_data"]["verdict"] == "grader fault"
+    assert "grader fault: Exception: a bug in the grader" in faulty["output"]
+    assert "A grader fault occurred" in document["output"] and document["extra_data"]["grader_fault"] is True
+    # Every other check passes on the references (the speed check may lose to machine load).
+    assert all(t["score"] == t["max_score"] > 0 for name, t in tests.items() if "faster" not in name), tests
+    assert document["score"] == sum(t["score"] for t in tests.values())
+    printed = next(line for line in capsys.readouterr().out.splitlines() if victim.name in line)
+    assert printed.split()[-2:] == ["grader", "fault"] and " 0/1 " in printed
+
+
 def test_same_seed_reproduces_the_same_hidden_inputs(tmp_path):
     """--seed S reproduces a past score exactly: hidden checks' inputs are the seed's."""
     a = grade(SOLUTIONS, Options(mode="test", only=("svm",), seed=11))

@@ -5,6 +5,10 @@ Both are rendered from the batch records that ``autograder.batch`` stores in
 ``submission_hash``, ``problem`` (why the entry could not be graded, empty
 when it was) and ``result`` (``result_to_dict`` of its ``GradingResult``, or
 None).
+
+Student names come from file and folder names: every text reaches the page
+through ``html.escape`` and every CSV cell through ``safe.spreadsheet_cell``
+(no control character, no formula).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from autograder.checks import EXERCISES
 from autograder.reports import plots
 from autograder.reports.html import escape, image, page
+from autograder.reports.safe import spreadsheet_cell
 from autograder.results import GradingResult, Status, result_from_dict
 
 FAILING_SHOWN = 15
@@ -46,10 +51,11 @@ def gradebook_csv(records: list[dict[str, Any]]) -> str:
     exercises = _exercise_ids([r for r in results.values() if r])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *exercises, *COLUMNS])
+    rows = [["student", *exercises, *COLUMNS]]
     for record in sorted(records, key=lambda r: r["student"]):
         result = results[record["student"]]
-        writer.writerow([record["student"], *_row(result, exercises, record), record["submission_hash"]])
+        rows.append([record["student"], *_row(result, exercises, record), record["submission_hash"]])
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 

@@ -4,24 +4,30 @@ Schema: https://gradescope-autograders.readthedocs.io/en/latest/specs/
 (top-level ``score``, ``execution_time``, ``output``, ``visibility``,
 ``stdout_visibility``, ``extra_data``, ``tests``; each test ``name``,
 ``score``, ``max_score``, ``status``, ``output``, ``tags``, ``visibility``).
+
+Students read it: it renders ``student_view`` of the result (hidden checks'
+messages withheld), and ``write_gradescope`` writes it through
+``safe.json_text`` (text of the submission made inert, strict JSON).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from autograder.reports.files import write_atomic
+from autograder.reports.safe import json_text
+from autograder.reports.visibility import student_view
 from autograder.results import CheckResult, GradingResult, Status
 
 HIDDEN_VISIBILITY = "after_published"
 """Gradescope visibility of hidden checks: students see them once grades are
-published, never their inputs (which no message contains)."""
+published, never their inputs (``student_view`` withholds their messages)."""
 
 
 def to_gradescope(result: GradingResult) -> dict[str, Any]:
-    """The results.json document for ``result``."""
+    """The results.json document for ``result``, as a student may see it."""
+    result = student_view(result)
     tests = [_test(check) for exercise in result.exercises for check in exercise.checks]
     fault = " A grader fault occurred; tell your instructor." if result.grader_fault else ""
     return {
@@ -72,5 +78,5 @@ def _test(check: CheckResult) -> dict[str, Any]:
 
 
 def write_gradescope(result: GradingResult, path: Path) -> None:
-    """Write results.json atomically (a reader never sees half a file)."""
-    write_atomic(path, json.dumps(to_gradescope(result), indent=2))
+    """Write results.json atomically (a reader never sees half a file), as strict JSON."""
+    write_atomic(path, json_text(to_gradescope(result), indent=2))

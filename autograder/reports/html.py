@@ -3,12 +3,11 @@
 Inline CSS, figures embedded as base64 PNG, no script and no external
 resource: the page opens the same from a mail attachment, an LMS or a disk.
 
-Hidden checks show their name, points, verdict and hint, never their message
-or measurements: a hidden check's message may quote its inputs or expected
-values, which are drawn from the submission's seed and must stay with the
-grader. The only measurements of a hidden check drawn as figures are those in
-``HIDDEN_FIGURE_KEYS``: aggregates of the student's own outputs that name no
-input and no expected value.
+The page renders ``visibility.student_view`` of the result: hidden checks show
+their name, points, verdict and hint, never their message or measurements
+(only those in ``visibility.HIDDEN_FIGURE_KEYS`` are drawn). Every text goes
+through ``escape``, which also makes control characters and bidirectional
+overrides visible (``safe.clean``).
 """
 
 from __future__ import annotations
@@ -19,13 +18,10 @@ from collections.abc import Iterable
 
 from autograder.checks.gradcheck import RTOL
 from autograder.reports import plots
+from autograder.reports.safe import clean
+from autograder.reports.visibility import student_view
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from autograder.sandbox.limits import Limits
-
-HIDDEN_FIGURE_KEYS = ("epoch_losses", "confusion", "max_relative_error")
-"""Measurements of hidden checks that may be drawn: the student's mean training
-loss per epoch, the 10 x 10 counts of their predictions, and the largest
-gradient error (one number). None identifies an input or an expected value."""
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #222; }
@@ -52,8 +48,8 @@ def page(title: str, body: Iterable[str]) -> str:
 
 
 def escape(value: object) -> str:
-    """``value`` as HTML text."""
-    return html.escape(str(value), quote=True)
+    """``value`` as HTML text, unsafe characters escaped (``safe.clean``)."""
+    return html.escape(clean(value), quote=True)
 
 
 def image(png: bytes, caption: str) -> str:
@@ -66,7 +62,8 @@ def image(png: bytes, caption: str) -> str:
 
 
 def to_html(result: GradingResult, title: str = "Feedback") -> str:
-    """The feedback page of ``result``."""
+    """The feedback page of ``result``, as a student may see it."""
+    result = student_view(result)
     body = [f"<h1>{escape(title)}: {result.score:g} / {result.max_score:g}</h1>", _provenance(result)]
     limits = Limits.for_mode(result.mode)
     for exercise in result.exercises:
@@ -124,7 +121,7 @@ def _check_row(check: CheckResult) -> str:
     if check.visibility != "visible":
         verdict += ' <span class="hidden">[hidden]</span>'
     text = []
-    if not passed and check.visibility == "visible" and check.message:
+    if not passed and check.message:
         text.append(f'<div class="message">{escape(check.message)}</div>')
     if not passed and check.hint:
         text.append(f'<div class="hint">hint: {escape(check.hint)}</div>')
@@ -134,20 +131,16 @@ def _check_row(check: CheckResult) -> str:
     )
 
 
-def _drawable(check: CheckResult, key: str) -> bool:
-    return key in check.details and (check.visibility == "visible" or key in HIDDEN_FIGURE_KEYS)
-
-
 def _figures(exercise: ExerciseResult) -> list[str]:
     found = []
     errors: dict[str, float] = {}
     for check in exercise.checks:
         tag = " (hidden check)" if check.visibility != "visible" else ""
-        if _drawable(check, "epoch_losses"):
+        if "epoch_losses" in check.details:
             found.append(image(plots.training_curve(check.details["epoch_losses"]), f"training loss{tag}"))
-        if _drawable(check, "confusion"):
+        if "confusion" in check.details:
             found.append(image(plots.confusion_heatmap(check.details["confusion"]), f"confusion matrix{tag}"))
-        if _drawable(check, "max_relative_error"):
+        if "max_relative_error" in check.details:
             errors[check.name + tag] = float(check.details["max_relative_error"])
     if errors:
         found.append(image(plots.gradient_errors(errors, RTOL), "gradient checks: largest relative error"))

@@ -34,9 +34,17 @@ def _png(figure: plt.Figure) -> bytes:
 
 
 def training_curve(epoch_losses: list[float], title: str = "training loss") -> bytes:
-    """Mean training loss per epoch, as a PNG."""
+    """Mean training loss per epoch, as a PNG.
+
+    The losses are the student's: a NaN or infinite epoch (None once read back
+    from JSON) is left out of the curve, and said so in the title.
+    """
+    losses = np.asarray([np.nan if loss is None else loss for loss in epoch_losses], dtype=float)
+    finite = np.isfinite(losses)
+    if not finite.all():
+        title += f" ({np.count_nonzero(~finite)} non-finite epochs not drawn)"
     figure, axes = plt.subplots(figsize=(5, 3.2))
-    axes.plot(np.arange(1, len(epoch_losses) + 1), epoch_losses, marker="o")
+    axes.plot(np.arange(1, len(losses) + 1), np.where(finite, losses, np.nan), marker="o")
     axes.set(xlabel="epoch", ylabel="mean cross-entropy", title=title)
     axes.grid(alpha=0.3)
     return _png(figure)

@@ -1,9 +1,16 @@
-"""Plain-text summary: one table per exercise (check, points, status, message)."""
+"""Plain-text summary: one table per exercise (check, points, status, message).
+
+It renders ``student_view`` of the result (hidden checks' messages withheld),
+and every line passes through ``safe.one_line`` as it is emitted, so that no
+text of the submission moves the cursor, rewrites a line or starts one.
+"""
 
 from __future__ import annotations
 
 import textwrap
 
+from autograder.reports.safe import one_line
+from autograder.reports.visibility import student_view
 from autograder.results import ExerciseResult, GradingResult, Status
 
 WIDTH = 100  # characters of a wrapped message line
@@ -11,6 +18,7 @@ WIDTH = 100  # characters of a wrapped message line
 
 def to_text(result: GradingResult) -> str:
     """The summary printed by ``autograder grade``."""
+    result = student_view(result)
     lines = [
         f"mode {result.mode}, seed {result.seed}, grader {result.environment['grader_version']}, "
         f"NumPy {result.environment.get('numpy')} ({result.environment.get('blas')}), "
@@ -20,7 +28,7 @@ def to_text(result: GradingResult) -> str:
     for exercise in result.exercises:
         lines += _exercise(exercise)
     lines.append(f"TOTAL {result.score:g} / {result.max_score:g}  ({result.execution_time:.1f} s)")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)
 
 
 def _exercise(exercise: ExerciseResult) -> list[str]:
