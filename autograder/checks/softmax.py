@@ -18,7 +18,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
-from autograder.checks.gradcheck import check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.speed import check_speedup
 from autograder.checks.svm import VISIBLE_REG, regularization
 
@@ -300,6 +300,10 @@ def gradient_check(function: str) -> Check:
             lambda first: student_loss(session, function, (first, *args[1:]))[0],
             args[0],
             session.rng,
+            anchor=anchored(
+                session, "first", lambda first: getattr(session.reference, function)(first, *args[1:])[0]
+            ),
+            at_x=loss,
         )
         session.record(max_relative_error=worst)
 

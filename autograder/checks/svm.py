@@ -11,7 +11,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
-from autograder.checks.gradcheck import check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.speed import check_speedup
 
 KINK_GAP = 1e-3
@@ -160,6 +160,10 @@ def gradient_check(function: str) -> Check:
             lambda W_: student_loss(session, function, W_, X, y, VISIBLE_REG)[0],
             W,
             session.rng,
+            anchor=anchored(
+                session, "W", lambda W_: getattr(session.reference, function)(W_, X, y, VISIBLE_REG)[0]
+            ),
+            at_x=loss,
         )
         session.record(max_relative_error=worst)
 
