@@ -13,6 +13,7 @@ from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.speed import check_speedup
+from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 
 KINK_GAP = 1e-3
 """Inputs are redrawn until every margin is this far from the hinge's kink,
@@ -183,7 +184,7 @@ def check_no_loops(session: Session) -> None:
     assert_correct("svm_loss_vectorized", got, expected, W.shape)
     loops = session.source.loops_in("svm_loss_vectorized")
     if loops:
-        raise CheckFailed("svm_loss_vectorized", "no for, while or comprehension", ", ".join(loops))
+        raise CheckFailed("svm_loss_vectorized", NO_LOOPS, ", ".join(loops))
 
 
 def check_speed(session: Session) -> None:
