@@ -20,8 +20,8 @@ from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.speed import check_speedup
-from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 from autograder.checks.svm import VISIBLE_REG, regularization
+from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 
 FUNCTIONS = ("softmax_loss_naive", "softmax_loss_vectorized")
 LAYER = "softmax_loss"
