@@ -90,7 +90,7 @@ BUGS = {
         "    return softmax_loss_naive(W, X, y, reg)\n" + VECTORIZED_START,
         "softmax_loss_vectorized at least 10x faster than the naive loops",
         "faster than the loop version",
-        ("softmax_loss_vectorized: dW, reg > 0", "no loops in softmax_loss_vectorized"),
+        ("softmax_loss_vectorized: dW, reg > 0",),  # its no-loop check fails too: see tests/gaming
     ),
     # -- optim -----------------------------------------------------------------------------
     "sgd learning rate never applied": Bug(
