@@ -120,6 +120,22 @@ BUGS = {
         "the square root is missing",
         ("rmsprop: new cache stored in the returned config", "adam: one step from a mid-run state"),
     ),
+    "adam epsilon hard-coded": Bug(
+        "optim",
+        '(np.sqrt(vhat) + config["epsilon"])',
+        "(np.sqrt(vhat) + 1e-8)",
+        "adam: one step from a mid-run state",
+        "config['epsilon'] = 0.0001 is ignored",
+        ("adam: one step from the defaults (config=None)", "rmsprop: 10 chained steps"),
+    ),
+    "rmsprop learning rate hard-coded": Bug(
+        "optim",
+        'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache)',
+        "next_w = w - 1e-2 * dw / (np.sqrt(cache)",
+        "rmsprop: 10 chained steps",
+        "config['learning_rate'] = 0.02 is ignored",
+        ("rmsprop: one step from the defaults (config=None)", "adam: 10 chained steps"),
+    ),
     "adam without bias correction": Bug(
         "optim",
         "    mhat = m / (1 - beta1**t)\n    vhat = v / (1 - beta2**t)\n",
