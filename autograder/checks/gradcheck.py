@@ -56,6 +56,12 @@ REPEAT_RTOL = 1e-12
 """Largest relative difference between two answers of the student's function
 at the same input; the same float64 code on the same input gives the same bits."""
 
+ANCHOR_HINT = (
+    "your function does not compute its answer from its input at points close to one it has seen "
+    "(the reference's answer there differs): a gradient check measures nothing then; compute every "
+    "call from its arguments"
+)
+
 Loss = Callable[[np.ndarray], float]
 Anchor = Callable[[list[np.ndarray]], np.ndarray]
 """``anchor(points) -> values``: the reference's loss at each point."""
@@ -209,7 +215,11 @@ def require_anchored(
     expected = np.asarray(anchor([point(x, units, 2 * k + side) for k in chosen for side in (0, 1)]))
     expected = expected.reshape(-1, 2)
     where = f"your function near the point where {subject} is checked"
-    assert_close(f"value of {where}", values[chosen], expected)
+    try:
+        assert_close(f"value of {where}", values[chosen], expected)
+    except CheckFailed as failure:
+        failure.hint = ANCHOR_HINT
+        raise
     slopes = (expected[:, 0] - expected[:, 1]) / (2 * STEP)
     errors = relative_errors(numeric[chosen], slopes)
     worst = int(np.argmax(np.nan_to_num(errors, nan=np.inf)))
@@ -218,8 +228,7 @@ def require_anchored(
             f"slope of {where}, {labels[chosen[worst]]}",
             f"the reference's {slopes[worst]:.8g}",
             f"{numeric[chosen[worst]]:.8g} (relative error {errors[worst]:.2e})",
-            hint="your function does not compute its answer from its input at points close to one "
-            "it has seen: a gradient check measures nothing then; compute every call from its arguments",
+            hint=ANCHOR_HINT,
         )
 
 
