@@ -80,9 +80,13 @@ EXPECTED = "no for, while, comprehension, np.vectorize or map, in it or in anyth
 MAX_REASONS = 12
 """Reasons listed per function; the count of the others follows."""
 
-MAX_NODES = 2000
-"""Definitions analysed; a student module has a few dozen. Beyond, every
-function gets a reason instead of a quadratic analysis."""
+MAX_NODES = 300
+"""Names analysed; a student module has a few dozen."""
+
+MAX_EDGES = 10_000
+"""References between names analysed; a student module has a few hundred.
+Beyond either bound, every function gets that as its reason instead of an
+analysis costing names x references (a second or more)."""
 
 
 @dataclass
@@ -117,7 +121,7 @@ class Graph:
         self._inherit()
         if "<module>" in self.nodes:
             self.module_wide += self.nodes.pop("<module>").dynamic
-        self.cyclic = cyclic(self.nodes)
+        self.cyclic: set[str] = set()
 
     # -- bindings ----------------------------------------------------------------------------
 
@@ -396,7 +400,12 @@ def reachable_loops(tree: ast.Module) -> dict[str, list[str]]:
         list when the function provably runs no Python loop.
     """
     graph = Graph(tree)
-    if len(graph.nodes) > MAX_NODES:
-        reason = f"the module defines {len(graph.nodes)} names, more than the {MAX_NODES} analysed"
+    edges = sum(len(node.edges) for node in graph.nodes.values())
+    if len(graph.nodes) > MAX_NODES or edges > MAX_EDGES:
+        reason = (
+            f"the module has {len(graph.nodes)} names and {edges} references between them, more than "
+            f"the {MAX_NODES} and {MAX_EDGES} analysed"
+        )
         return {name: [reason] for name in graph.nodes}
+    graph.cyclic = cyclic(graph.nodes)
     return {name: graph.reached_reasons(name) for name in graph.nodes}
