@@ -133,3 +133,10 @@ def test_the_references_vectorized_functions_have_no_loop():
         ("knn", "KNearestNeighbor.compute_distances_no_loops"),
     ]:
         assert inspect_source(SOLUTIONS / f"{exercise}.py", frozenset()).loops_in(function) == []
+
+
+def test_a_module_too_large_to_analyse_fails_with_its_reason():
+    from autograder.submission.callgraph import MAX_NODES
+
+    source = "\n".join(f"def f{i}(x):\n    return x" for i in range(MAX_NODES + 1))
+    assert "more than the" in reachable_loops(ast.parse(source))["f0"][0]
