@@ -90,7 +90,7 @@ BUGS = {
         "    return softmax_loss_naive(W, X, y, reg)\n" + VECTORIZED_START,
         "softmax_loss_vectorized at least 10x faster than the naive loops",
         "faster than the loop version",
-        ("softmax_loss_vectorized: dW, reg > 0", "no loops in softmax_loss_vectorized"),
+        ("softmax_loss_vectorized: dW, reg > 0",),  # its no-loop check fails too: see tests/gaming
     ),
     # -- optim -----------------------------------------------------------------------------
     "sgd learning rate never applied": Bug(
@@ -119,6 +119,22 @@ BUGS = {
         "rmsprop: one step from a mid-run state",
         "the square root is missing",
         ("rmsprop: new cache stored in the returned config", "adam: one step from a mid-run state"),
+    ),
+    "adam epsilon hard-coded": Bug(
+        "optim",
+        '(np.sqrt(vhat) + config["epsilon"])',
+        "(np.sqrt(vhat) + 1e-8)",
+        "adam: one step from a mid-run state",
+        "config['epsilon'] = 0.0001 is ignored",
+        ("adam: one step from the defaults (config=None)", "rmsprop: 10 chained steps"),
+    ),
+    "rmsprop learning rate hard-coded": Bug(
+        "optim",
+        'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache)',
+        "next_w = w - 1e-2 * dw / (np.sqrt(cache)",
+        "rmsprop: 10 chained steps",
+        "config['learning_rate'] = 0.02 is ignored",
+        ("rmsprop: one step from the defaults (config=None)", "adam: 10 chained steps"),
     ),
     "adam without bias correction": Bug(
         "optim",

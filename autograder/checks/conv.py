@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
-from autograder.checks.gradcheck import check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.references import load_reference
 from autograder.results import Status
 from autograder.sandbox import Kept
@@ -557,19 +557,27 @@ def conv_gradient(session: Session, case: ConvCase, visibility: str) -> None:
     assert_close(f"out of conv_forward_naive, {case.label} {ON_CORRECT_FORWARD}", out, expected)
     dx, dw, db = student_conv_backward(session, case, dout, cache)
 
-    def loss(x_: np.ndarray, w_: np.ndarray, b_: np.ndarray) -> float:
-        return float(np.sum(student_conv_forward(session, case, x_, w_, b_)[0] * dout))
+    inputs = {"x": x, "w": w, "b": b}
+
+    def student(name: str) -> Callable[[np.ndarray], float]:
+        forward = student_conv_forward
+        return lambda v: float(np.sum(forward(session, case, *{**inputs, name: v}.values())[0] * dout))
+
+    def reference(name: str) -> Callable[[np.ndarray], float]:
+        forward = session.reference.conv_forward_naive
+        return lambda v: float(np.sum(forward(*{**inputs, name: v}.values(), case.param)[0] * dout))
 
     worst = max(
         check_gradient(
-            f"dx of conv_backward_naive, {case.label}", dx, lambda v: loss(v, w, b), x, session.rng
-        ),
-        check_gradient(
-            f"dw of conv_backward_naive, {case.label}", dw, lambda v: loss(x, v, b), w, session.rng
-        ),
-        check_gradient(
-            f"db of conv_backward_naive, {case.label}", db, lambda v: loss(x, w, v), b, session.rng
-        ),
+            f"d{name} of conv_backward_naive, {case.label}",
+            grad,
+            student(name),
+            inputs[name],
+            session.rng,
+            anchor=anchored(session, name, reference(name)),
+            at_x=float(np.sum(out * dout)),
+        )
+        for name, grad in zip(inputs, (dx, dw, db), strict=True)
     )
     session.record(max_relative_error=worst)
 
@@ -606,12 +614,15 @@ def pool_gradient(session: Session, case: PoolCase, visibility: str) -> None:
     expected = expected_pool(session, visibility, case, x, dout)[0]
     assert_close(f"out of max_pool_forward_naive, {case.label} {ON_CORRECT_FORWARD}", out, expected)
     dx = student_pool_backward(session, case, dout, cache)
+    reference = session.reference.max_pool_forward_naive
     worst = check_gradient(
         f"dx of max_pool_backward_naive, {case.label}",
         dx,
         lambda v: float(np.sum(student_pool_forward(session, case, v)[0] * dout)),
         x,
         session.rng,
+        anchor=anchored(session, "x", lambda v: float(np.sum(reference(v, case.param)[0] * dout))),
+        at_x=float(np.sum(out * dout)),
     )
     session.record(max_relative_error=worst)
 

@@ -3,7 +3,16 @@
 One helper serves every exercise: pass the analytic gradient, a function that
 evaluates the loss at a perturbed copy of the input (it may call the student's
 code in the sandbox), and the point; full for small inputs, sampled
-coordinates for large ones.
+coordinates for large ones, plus a few random directions.
+
+When the loss is the student's own function, its numerical gradient proves
+nothing by itself: a loss that recognizes a nudged copy of an input it has
+seen can answer with a cached value and make every numerical gradient equal
+to whatever gradient it returned. So the check is anchored: the points are
+unpredictable (random directions, evaluated in random order, none repeated),
+the student's values at every random direction and at a sample of the
+coordinates are compared with the reference's at the same points, and the
+loss must answer the same at the same input across calls.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.checks.base import CheckFailed
+from autograder.checks.base import CheckFailed, Session
+from autograder.checks.compare import assert_close
+from autograder.results import Status
 
 STEP = 1e-5
 """Centred-difference step in float64: truncation error O(h^2) ~ 1e-10 and
@@ -31,6 +42,30 @@ FULL_SIZE = 300
 SAMPLES = 40
 """Coordinates sampled from larger inputs."""
 
+DIRECTIONS = 3
+"""Random unit directions checked besides the coordinates. Each is anchored
+to the reference, so a gradient wrong anywhere fails (its error would have to
+be orthogonal to every direction, which has probability zero)."""
+
+ANCHORED_COORDINATES = 4
+"""Coordinates, drawn after evaluation, whose values are also compared with
+the reference's: caching at a fraction f of the points escapes with
+probability (1 - f)^4, and the directions catch the gradient it hides."""
+
+REPEAT_RTOL = 1e-12
+"""Largest relative difference between two answers of the student's function
+at the same input; the same float64 code on the same input gives the same bits."""
+
+ANCHOR_HINT = (
+    "your function does not compute its answer from its input at points close to one it has seen "
+    "(the reference's answer there differs): a gradient check measures nothing then; compute every "
+    "call from its arguments"
+)
+
+Loss = Callable[[np.ndarray], float]
+Anchor = Callable[[list[np.ndarray]], np.ndarray]
+"""``anchor(points) -> values``: the reference's loss at each point."""
+
 
 def coordinates(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[int, ...]]:
     """Every coordinate of a small array, a sample of a large one."""
@@ -39,13 +74,26 @@ def coordinates(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[
     return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
 
 
+def directions(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[list[np.ndarray], list[str]]:
+    """Unit vectors along the checked coordinates, then ``DIRECTIONS`` random
+    unit vectors; with a label for messages."""
+    units, labels = [], []
+    for index in coordinates(shape, rng):
+        unit = np.zeros(shape)
+        unit[index] = 1.0
+        units.append(unit)
+        labels.append("at [" + ", ".join(str(i) for i in index) + "]")
+    for k in range(DIRECTIONS):
+        direction = rng.normal(size=shape)
+        units.append(direction / np.linalg.norm(direction))
+        labels.append(f"along random direction {k + 1}")
+    return units, labels
+
+
 def numerical_gradient(
-    loss: Callable[[np.ndarray], float],
-    x: np.ndarray,
-    coords: list[tuple[int, ...]],
-    step: float = STEP,
-) -> np.ndarray:
-    """Centred differences of ``loss`` at ``x`` along ``coords``.
+    loss: Loss, x: np.ndarray, units: list[np.ndarray], order: np.ndarray, step: float = STEP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centred differences of ``loss`` at ``x`` along ``units``.
 
     Parameters
     ----------
@@ -53,31 +101,56 @@ def numerical_gradient(
         ``loss(x_perturbed) -> float``; must not keep a reference to its input.
     x : ndarray of shape S
         The point, float64.
-    coords : list of tuple
-        Indices into ``x``.
+    units : list of ndarray of shape S
+        Directions.
+    order : ndarray of shape (2 * len(units),)
+        The order in which the points ``x + step * u`` (even entries) and
+        ``x - step * u`` (odd entries) are evaluated.
 
     Returns
     -------
-    ndarray of shape (len(coords),)
+    slopes : ndarray of shape (len(units),)
+    values : ndarray of shape (len(units), 2)
+        The loss at ``x + step * u`` and ``x - step * u``.
     """
-    grads = np.empty(len(coords))
-    for k, index in enumerate(coords):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += step
-        minus[index] -= step
-        grads[k] = (loss(plus) - loss(minus)) / (2 * step)
-    return grads
+    values = np.empty(2 * len(units))
+    for k in order:
+        values[k] = loss(point(x, units, int(k), step))
+    values = values.reshape(-1, 2)
+    return (values[:, 0] - values[:, 1]) / (2 * step), values
+
+
+def point(x: np.ndarray, units: list[np.ndarray], k: int, step: float = STEP) -> np.ndarray:
+    """Evaluation point ``k``: ``x + step * units[k // 2]``, minus for odd ``k``."""
+    return x + (step if k % 2 == 0 else -step) * units[k // 2]
+
+
+def relative_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise relative error, floored for zero gradients."""
+    return np.abs(a - b) / np.maximum(FLOOR, np.abs(a) + np.abs(b))
 
 
 def check_gradient(
     subject: str,
     analytic: np.ndarray,
-    loss: Callable[[np.ndarray], float],
+    loss: Loss,
     x: np.ndarray,
     rng: np.random.Generator,
     rtol: float = RTOL,
+    anchor: Anchor | None = None,
+    at_x: float | None = None,
 ) -> float:
     """Compare an analytic gradient with centred differences of ``loss``.
+
+    Parameters
+    ----------
+    anchor : callable, optional
+        For a loss the student controls: the reference's values at a list of
+        points. The student's values at every random direction and at
+        ``ANCHORED_COORDINATES`` coordinates must agree with it.
+    at_x : float, optional
+        What the student's loss returned at ``x`` before; it is evaluated
+        there again, and a different answer is invalid output.
 
     Returns
     -------
@@ -87,19 +160,81 @@ def check_gradient(
     Raises
     ------
     CheckFailed
-        Naming the worst coordinate, its analytic and numerical values.
+        Naming the worst coordinate or direction, its analytic and numerical values.
     """
     x = np.asarray(x, dtype=np.float64)
-    coords = coordinates(x.shape, rng)
-    numeric = numerical_gradient(loss, x, coords)
-    picked = np.array([analytic[index] for index in coords])
-    errors = np.abs(picked - numeric) / np.maximum(FLOOR, np.abs(picked) + np.abs(numeric))
-    worst = int(np.argmax(np.nan_to_num(errors, nan=np.inf)))
+    units, labels = directions(x.shape, rng)
+    order = rng.permutation(2 * len(units))
+    numeric, values = numerical_gradient(loss, x, units, order)
+    if at_x is not None:
+        require_repeatable(subject, at_x, loss(x.copy()))
+    if anchor is not None:
+        require_anchored(subject, values, numeric, units, labels, x, anchor, rng, rtol)
+    picked = np.array([float(np.sum(analytic * unit)) for unit in units])
+    errors = relative_errors(picked, numeric)
+    ranked = np.nan_to_num(errors, nan=np.inf)
+    coordinate = int(np.argmax(ranked[:-DIRECTIONS]))
+    # a wrong coordinate is named first: it says where the bug is
+    worst = coordinate if not errors[coordinate] <= rtol else int(np.argmax(ranked))
     if not errors[worst] <= rtol:  # written so that a NaN error fails too
-        index = ", ".join(str(i) for i in coords[worst])
         raise CheckFailed(
-            f"{subject} at [{index}] (worst of {len(coords)} coordinates checked)",
+            f"{subject} {labels[worst]} (worst of {len(units)} checked)",
             f"the numerical gradient {numeric[worst]:.8g}",
             f"{picked[worst]:.8g} (relative error {errors[worst]:.2e})",
         )
     return float(errors[worst])
+
+
+def require_repeatable(subject: str, first: float, again: float) -> None:
+    """The student's function gave ``first`` and then ``again`` at the same input."""
+    if not abs(first - again) <= REPEAT_RTOL * max(abs(first), abs(again), FLOOR):
+        raise CheckFailed(
+            f"{subject}: your function called twice on the same input",
+            f"the same answer twice ({first:.17g})",
+            f"{again:.17g} the second time",
+            hint="compute the result from the arguments only: no state kept between calls",
+            status=Status.INVALID_OUTPUT,
+        )
+
+
+def require_anchored(
+    subject: str,
+    values: np.ndarray,
+    numeric: np.ndarray,
+    units: list[np.ndarray],
+    labels: list[str],
+    x: np.ndarray,
+    anchor: Anchor,
+    rng: np.random.Generator,
+    rtol: float,
+) -> None:
+    """The student's values and slopes at the anchored points are the reference's."""
+    count = len(units) - DIRECTIONS
+    sample = rng.choice(count, min(ANCHORED_COORDINATES, count), replace=False)
+    chosen = [int(k) for k in sample] + list(range(count, len(units)))
+    expected = np.asarray(anchor([point(x, units, 2 * k + side) for k in chosen for side in (0, 1)]))
+    expected = expected.reshape(-1, 2)
+    where = f"your function near the point where {subject} is checked"
+    try:
+        assert_close(f"value of {where}", values[chosen], expected)
+    except CheckFailed as failure:
+        failure.hint = ANCHOR_HINT
+        raise
+    slopes = (expected[:, 0] - expected[:, 1]) / (2 * STEP)
+    errors = relative_errors(numeric[chosen], slopes)
+    worst = int(np.argmax(np.nan_to_num(errors, nan=np.inf)))
+    if not errors[worst] <= rtol:
+        raise CheckFailed(
+            f"slope of {where}, {labels[chosen[worst]]}",
+            f"the reference's {slopes[worst]:.8g}",
+            f"{numeric[chosen[worst]]:.8g} (relative error {errors[worst]:.2e})",
+            hint=ANCHOR_HINT,
+        )
+
+
+def anchored(session: Session, key: str, reference: Loss) -> Anchor:
+    """An ``anchor`` computing ``reference`` at the points through ``session.expected``
+    (recorded in a release's store like every expected value)."""
+    return lambda points: session.expected(
+        f"anchor {key}", lambda: np.array([float(reference(p)) for p in points])
+    )

@@ -122,16 +122,16 @@ def check_speed(session: Session) -> None:
     """The no-loop version beats the two-loop reference by SPEEDUP_MIN."""
     num_test, num_train, dim = SPEED_SIZES
     X_train = session.rng.normal(size=(num_train, dim))
-    X_test = session.rng.normal(size=(num_test, dim))
     handle = trained(session, X_train, np.zeros(num_train, dtype=np.int64))
     baseline = session.reference.KNearestNeighbor()
     baseline.train(X_train, np.zeros(num_train, dtype=np.int64))
     session.record(
         **check_speedup(
             "compute_distances_no_loops speed",
-            lambda: baseline.compute_distances_two_loops(X_test),
-            lambda: session.call(f"{handle}.compute_distances_no_loops", X_test),
-            lambda got, expected: assert_close(
+            lambda: session.rng.normal(size=(num_test, dim)),
+            baseline.compute_distances_two_loops,
+            lambda X_test: session.call(f"{handle}.compute_distances_no_loops", X_test),
+            lambda X_test, got, expected: assert_close(
                 "compute_distances_no_loops(X) on the timed input",
                 as_array("compute_distances_no_loops(X)", got, expected.shape, kinds="f"),
                 expected,

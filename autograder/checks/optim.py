@@ -233,16 +233,21 @@ def reference_chain(
     return w
 
 
-def before_step(session: Session, rule: Rule, w: np.ndarray, config: dict[str, Any] | None) -> dict[str, Any]:
-    """The full config a step starts from: the given one, or the reference's defaults and zero state."""
-    if config is not None:
-        return config
+def reference_defaults(session: Session, rule: Rule, w: np.ndarray) -> dict[str, Any]:
+    """The hyperparameters the reference fills in when given ``config=None``."""
 
     def defaults() -> dict[str, Any]:
         _, filled = reference_step(session, rule.name, w, np.zeros_like(w), None)
         return {key: value for key, value in filled.items() if key not in rule.state}
 
-    return {**session.expected("defaults", defaults), **fresh_state(rule, w)}
+    return session.expected("defaults", defaults)
+
+
+def before_step(session: Session, rule: Rule, w: np.ndarray, config: dict[str, Any] | None) -> dict[str, Any]:
+    """The full config a step starts from: the given one, or the reference's defaults and zero state."""
+    if config is not None:
+        return config
+    return {**reference_defaults(session, rule, w), **fresh_state(rule, w)}
 
 
 # -- known bugs ----------------------------------------------------------------------------
@@ -344,12 +349,55 @@ def chain_bugs(
     """
 
     def compute() -> list[tuple[str, np.ndarray]]:
+        defaults = reference_defaults(session, rule, w)
         return [
             (text, reference_chain(session, rule.name, w, dws, hyper, keeps))
             for text, keeps in lost_state(rule)
+        ] + [
+            (text, reference_chain(session, rule.name, w, dws, changed))
+            for text, changed in ignoring(defaults, hyper)
         ]
 
     return [(text, lambda value=value: value) for text, value in session.expected("known bugs", compute)]
+
+
+def ignoring(defaults: dict[str, Any], hyper: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Hyperparameters as a rule sees them when it ignores some of ``hyper`` and uses its
+    hard-coded defaults: each non-default one alone, then all of them; with a description."""
+    ignored = [key for key in hyper if key in defaults and defaults[key] != hyper[key]]
+    ways = [
+        (
+            f"config['{key}'] = {hyper[key]:g} is ignored: the step uses {defaults[key]:g}, a value "
+            f"written in the code instead of reading config['{key}']",
+            {**hyper, key: defaults[key]},
+        )
+        for key in ignored
+    ]
+    if len(ignored) > 1:
+        ways.append(
+            (
+                "the hyperparameters in config are ignored: the step uses default values written in the code",
+                {**hyper, **{key: defaults[key] for key in ignored}},
+            )
+        )
+    return ways
+
+
+def ignored_hyperparameters(
+    session: Session, rule: Rule, w: np.ndarray, dw: np.ndarray, config: dict[str, Any] | None
+) -> list[Suspect]:
+    """next_w of a step that ignores hyperparameters given in ``config``, as suspects."""
+    if config is None:
+        return []
+
+    def compute() -> list[tuple[str, np.ndarray]]:
+        hyper = {key: value for key, value in config.items() if key not in rule.state}
+        return [
+            (text, reference_step(session, rule.name, w, dw, {**config, **changed})[0])
+            for text, changed in ignoring(reference_defaults(session, rule, w), hyper)
+        ]
+
+    return [(text, lambda value=value: value) for text, value in session.expected("ignored", compute)]
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -362,7 +410,10 @@ def step_check(rule: Rule, start: str, visibility: str) -> Check:
         w, dw, config = step_inputs(rule, session.rng, start, visibility)
         next_w, _ = student_step(session, rule.name, w, dw, config)
         expected, _ = session.expected("step", lambda: reference_step(session, rule.name, w, dw, config))
-        suspects = STEP_BUGS[rule.name](w, dw, before_step(session, rule, w, config))
+        suspects = [
+            *STEP_BUGS[rule.name](w, dw, before_step(session, rule, w, config)),
+            *ignored_hyperparameters(session, rule, w, dw, config),
+        ]
         assert_close(f"next_w of {rule.name} {describe(config)}", next_w, expected, suspects=suspects)
 
     if start == "defaults":

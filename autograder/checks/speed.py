@@ -1,5 +1,5 @@
 """Speed ratios measured in one run: the student's vectorized code against a
-trusted loop implementation timed in the grader on the same input.
+trusted loop implementation timed in the grader on the same fresh inputs.
 
 The baseline runs in the grader, not in the child, so a student cannot make
 the comparison look better by slowing down their own loop version; the
@@ -21,45 +21,57 @@ SPEEDUP_MIN = 10.0
 still loops (or copies) somewhere it should not."""
 
 REPEATS = 3
-"""Runs of each side; the fastest counts, as in ``timeit``."""
+"""Timed runs of each side, each on a fresh input of the same size; the
+fastest counts, as in ``timeit``."""
 
 
-def best_time(run: Callable[[], Any]) -> tuple[float, Any]:
-    """Fastest of ``REPEATS`` runs of ``run`` in seconds, and its last value."""
-    times = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        value = run()
-        times.append(time.perf_counter() - started)
-    return min(times), value
+def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds taken by ``run()``, and its value."""
+    started = time.perf_counter()
+    value = run()
+    return time.perf_counter() - started, value
 
 
 def check_speedup(
     subject: str,
-    baseline: Callable[[], Any],
-    student: Callable[[], Any],
-    verify: Callable[[Any, Any], None],
+    draw: Callable[[], Any],
+    baseline: Callable[[Any], Any],
+    student: Callable[[Any], Any],
+    verify: Callable[[Any, Any, Any], None],
 ) -> dict:
     """Require ``student`` to be correct and ``SPEEDUP_MIN`` times faster than ``baseline``.
+
+    Every repetition times both sides on a new input from ``draw()`` (same
+    size, different values) and verifies the student's answer, so that an
+    answer computed once and cached is timed like the work it is.
 
     Parameters
     ----------
     subject : str
         What is timed, for messages.
+    draw : callable
+        ``draw() -> input``: a fresh input of the timed size.
     baseline, student : callable
-        The trusted loop version and the student's call, on the same input.
+        ``f(input)``: the trusted loop version and the student's call.
     verify : callable
-        ``verify(student_value, baseline_value)`` raises ``CheckFailed`` when
-        the student's answer is wrong: a fast wrong answer earns nothing.
+        ``verify(input, student_value, baseline_value)`` raises ``CheckFailed``
+        when the student's answer is wrong: a fast wrong answer earns nothing.
 
     Returns
     -------
     dict
-        ``baseline_seconds``, ``student_seconds`` and ``ratio`` for the report.
+        ``baseline_seconds``, ``student_seconds`` (best of the repetitions,
+        all verified) and ``ratio`` for the report.
     """
-    base, expected = best_time(baseline)
-    mine, got = best_time(student)
-    verify(got, expected)
+    base_times, mine_times = [], []
+    for _ in range(REPEATS):
+        case = draw()
+        base, expected = timed(lambda case=case: baseline(case))
+        mine, got = timed(lambda case=case: student(case))
+        verify(case, got, expected)
+        base_times.append(base)
+        mine_times.append(mine)
+    base, mine = min(base_times), min(mine_times)
     ratio = base / max(mine, 1e-9)
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(

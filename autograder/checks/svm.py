@@ -11,8 +11,9 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
-from autograder.checks.gradcheck import check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.speed import check_speedup
+from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 
 KINK_GAP = 1e-3
 """Inputs are redrawn until every margin is this far from the hinge's kink,
@@ -160,6 +161,10 @@ def gradient_check(function: str) -> Check:
             lambda W_: student_loss(session, function, W_, X, y, VISIBLE_REG)[0],
             W,
             session.rng,
+            anchor=anchored(
+                session, "W", lambda W_: getattr(session.reference, function)(W_, X, y, VISIBLE_REG)[0]
+            ),
+            at_x=loss,
         )
         session.record(max_relative_error=worst)
 
@@ -179,22 +184,25 @@ def check_no_loops(session: Session) -> None:
     assert_correct("svm_loss_vectorized", got, expected, W.shape)
     loops = session.source.loops_in("svm_loss_vectorized")
     if loops:
-        raise CheckFailed("svm_loss_vectorized", "no for, while or comprehension", ", ".join(loops))
+        raise CheckFailed("svm_loss_vectorized", NO_LOOPS, ", ".join(loops))
 
 
 def check_speed(session: Session) -> None:
-    """The vectorized loss beats the naive reference by SPEEDUP_MIN."""
+    """The vectorized loss beats the naive reference by SPEEDUP_MIN, on fresh inputs."""
     num, dim, classes = SPEED_SIZES
-    W = session.rng.normal(scale=0.01, size=(dim, classes))
-    X = session.rng.normal(size=(num, dim))
-    y = session.rng.integers(0, classes, size=num)
+
+    def draw() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        W = session.rng.normal(scale=0.01, size=(dim, classes))
+        return W, session.rng.normal(size=(num, dim)), session.rng.integers(0, classes, size=num), 0.1
+
     naive = session.reference.svm_loss_naive
     session.record(
         **check_speedup(
             "svm_loss_vectorized speed",
-            lambda: naive(W, X, y, 0.1),
-            lambda: session.call("svm_loss_vectorized", W, X, y, 0.1),
-            lambda got, expected: assert_correct("svm_loss_vectorized", got, expected, W.shape),
+            draw,
+            lambda args: naive(*args),
+            lambda args: session.call("svm_loss_vectorized", *args),
+            lambda args, got, expected: assert_correct("svm_loss_vectorized", got, expected, (dim, classes)),
         )
     )
 

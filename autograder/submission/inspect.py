@@ -6,16 +6,15 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.submission.callgraph import reachable_loops
+
 NBSP = "\u00a0"
 IMPORTERS = frozenset({"__import__", "import_module", "exec", "eval", "compile"})
 """Calls that can import a module whose name the AST cannot see."""
 
-LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
 @dataclass
 class SourceReport:
-    """What reading the module told us.
+    """What reading the module told us; every field is plain JSON data.
 
     Attributes
     ----------
@@ -25,41 +24,24 @@ class SourceReport:
         ``"torch (line 3)"`` for each banned or computed import.
     notes : list of str
         Advice that costs no points (non-breaking spaces...).
-    tree : ast.Module or None
-        The parsed module.
+    loops : dict of str to list of str
+        For each function ``"f"`` and method ``"Class.f"``, the loops and the
+        unresolvable dispatch found in it or in anything it reaches inside
+        the module (see ``callgraph``).
     """
 
     syntax_error: str | None = None
     banned: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    tree: ast.Module | None = None
+    loops: dict[str, list[str]] = field(default_factory=dict)
 
     def loops_in(self, qualname: str) -> list[str]:
-        """Loops inside function ``"f"`` or method ``"Class.f"``, as ``"for (line 12)"``.
+        """Loops reached from function ``"f"`` or method ``"Class.f"``, as
+        ``"for (line 12)"`` or ``"for (line 30, in helper, reached through f -> helper)"``.
 
         Returns ``["not found"]`` when the function is not defined.
         """
-        node = self._find(qualname)
-        if node is None:
-            return ["not found"]
-        return [
-            f"{type(sub).__name__.lower().replace('comp', ' comprehension')} (line {sub.lineno})"
-            for sub in ast.walk(node)
-            if isinstance(sub, LOOPS)
-        ]
-
-    def _find(self, qualname: str) -> ast.AST | None:
-        scope: list[ast.stmt] = self.tree.body if self.tree else []
-        node = None
-        for part in qualname.split("."):
-            node = next(
-                (n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part),
-                None,
-            )
-            if node is None:
-                return None
-            scope = node.body
-        return node
+        return self.loops.get(qualname, ["not found"])
 
 
 def inspect_source(path: Path, banned: frozenset[str]) -> SourceReport:
@@ -73,7 +55,7 @@ def inspect_source(path: Path, banned: frozenset[str]) -> SourceReport:
             "code pasted from a web page often does; retype those spaces as plain ones"
         )
     try:
-        report.tree = ast.parse(text, filename=path.name)
+        tree = ast.parse(text, filename=path.name)
     except SyntaxError as error:
         nbsp = " (a non-breaking space U+00A0 is on that line)" if NBSP in (error.text or "") else ""
         report.syntax_error = f"SyntaxError at {path.name}:{error.lineno}: {error.msg}{nbsp}"
@@ -81,7 +63,8 @@ def inspect_source(path: Path, banned: frozenset[str]) -> SourceReport:
     except (ValueError, RecursionError, MemoryError) as error:
         report.syntax_error = f"the module cannot be parsed: {type(error).__name__}"
         return report
-    report.banned = _banned_imports(report.tree, banned)
+    report.banned = _banned_imports(tree, banned)
+    report.loops = reachable_loops(tree)
     return report
 
 
