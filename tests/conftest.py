@@ -42,6 +42,15 @@ def checks_by_name(result: GradingResult, exercise: str) -> dict:
     return {check.name: check for check in found.checks}
 
 
+@pytest.fixture(autouse=True)
+def course_secret_in_tmp(tmp_path_factory, monkeypatch):
+    """Every test grades with a course secret under tmp, never the real
+    ``~/.config/autograder/course-secret`` (created there on first use)."""
+    folder = tmp_path_factory.getbasetemp() / "course-secret"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setenv("AUTOGRADER_SECRET_FILE", str(folder / "course-secret"))
+
+
 @pytest.fixture
 def short_budget(monkeypatch):
     """Shrink the dev-mode exercise budget so that timeouts are quick to test."""

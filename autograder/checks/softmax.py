@@ -270,12 +270,15 @@ def value_check(function: str, parts: tuple[str, ...], positive_reg: bool, visib
         label = ", random sizes" + ("" if function == LAYER else " and reg")
     else:
         label = "" if function == LAYER else (", reg > 0" if positive_reg else ", reg = 0")
+    reg = "" if function == LAYER else ("reg > 0" if positive_reg else "reg = 0")
     return Check(
         name=f"{function}: {shown}{label}",
         points=1,
         run=run,
         visibility=visibility,
         hint="; ".join(HINTS[part] for part in parts),
+        id=f"{function}/{'+'.join(parts)}/{reg.replace(' ', '') or 'scores'}/{visibility}",
+        properties=frozenset({f"{function} {part}" for part in parts} | ({reg} if reg else set())),
     )
 
 
@@ -309,6 +312,8 @@ def gradient_check(function: str) -> Check:
         points=1,
         run=run,
         hint=f"your {name} is not the derivative of your own loss: compare the two formulas term by term",
+        id=f"{function}/numerical-gradient",
+        properties=frozenset({f"{function} gradient consistent with its loss"}),
     )
 
 
@@ -344,6 +349,8 @@ def stability_check(function: str) -> Check:
         points=1,
         run=run,
         hint="subtract each row's maximum score before np.exp, and compute the loss from the shifted scores",
+        id=f"{function}/stability",
+        properties=frozenset({f"{function} large scores"}),
     )
 
 
@@ -424,6 +431,8 @@ EXERCISE = Exercise(
             "with tiny random weights every class has probability about 1/C, so the loss must be about "
             "-log(1/C) = log(10) = 2.303: average -log of the correct class's probability over the N "
             "examples (divide by N, mind the minus sign)",
+            id="softmax_loss_naive/sanity",
+            properties=frozenset({"loss near log C"}),
         ),
         *visible_value_checks(),
         *(gradient_check(function) for function in (*FUNCTIONS, LAYER)),
@@ -434,12 +443,16 @@ EXERCISE = Exercise(
             check_one_example,
             "with one example X has shape (1, D) and y shape (1,): avoid np.squeeze and keep "
             "keepdims=True in the row-wise max and sum",
+            id="one-example",
+            properties=frozenset({"N = 1"}),
         ),
         Check(
             "no loops in softmax_loss_vectorized",
             1,
             check_no_loops,
             "compute all scores with X @ W, the probabilities with broadcasting, dW with one X.T @ ...",
+            id="softmax_loss_vectorized/no-loops",
+            properties=frozenset({"no loops"}),
         ),
         Check(
             "softmax_loss_vectorized at least 10x faster than the naive loops",
@@ -447,6 +460,8 @@ EXERCISE = Exercise(
             check_speed,
             "no Python loop over examples or classes; index the correct classes with [np.arange(N), y]",
             seconds=30.0,
+            id="softmax_loss_vectorized/speed",
+            properties=frozenset({"speed"}),
         ),
         *(value_check(function, ("loss", "grad"), True, HIDDEN) for function in (*FUNCTIONS, LAYER)),
     ),
