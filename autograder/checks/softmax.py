@@ -33,11 +33,15 @@ STABILITY_SHIFT = 1000.0
 """Centre of the scores of the stability checks: exp overflows above 709.8,
 so without the max-subtraction the loss is inf or NaN."""
 
-STABILITY_HALF_WIDTH = 250.0
-"""Scores lie within this distance of the shift: every score is above 709.8
-(so every unshifted exp overflows), and two scores of one row differ by at
-most 500, so the smallest probability (about e^-500 = 1e-217) stays a normal
-float and the textbook ``-np.log(probs[y])`` is finite, not only log-sum-exp."""
+STABILITY_HALF_WIDTH = 2.0
+"""Scores lie within this distance of the shift, in [998, 1002]: every score
+is above 709.8, so every unshifted exp overflows (inf, then NaN), while a
+moderate spread keeps every probability of the (4-class) rows above 1e-2, so
+that a max-shifted softmax which adds or clips a small epsilon before np.log
+(1e-15 to 1e-7, all common) passes. Measured over 50 draws: relative loss
+error 8.6e-7 with epsilon 1e-7, 8.6e-8 with 1e-8, below RTOL = 1e-6; with
+the former half width of 250 the probabilities went down to 1e-213 and every
+epsilon failed (relative error 0.9)."""
 
 SANITY_SIZES = (100, 50, 10)
 """N, D, C of the sanity check: CS231n's C = 10, loss about log(10) = 2.303."""
