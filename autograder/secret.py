@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +48,8 @@ def secret_path() -> Path:
 def course_secret() -> bytes:
     """The course secret, created (0600, in a 0700 folder) on first use."""
     path = secret_path()
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as error:
-        raise SecretUnavailable(f"cannot create the course secret {path}: {error}") from None
-    else:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
+    if not path.exists():
+        _create(path)
     try:
         text = path.read_text().strip()
     except OSError as error:
@@ -64,6 +57,24 @@ def course_secret() -> bytes:
     if not text:
         raise SecretUnavailable(f"the course secret {path} is empty")
     return text.encode()
+
+
+def _create(path: Path) -> None:
+    """Write a new secret to ``path`` atomically: written in full to a private
+    temporary file, then linked into place unless a concurrent grader did first."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".course-secret-")
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        raise SecretUnavailable(f"cannot create the course secret {path}: {error}") from None
 
 
 def _mac(secret: bytes, message: str) -> bytes:
