@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.checks import base as checks_base
 from autograder.grading import Options, grade
 from autograder.results import GradingResult
 
@@ -34,6 +35,24 @@ def grade_files(folder: Path, files: dict[str, str], **options) -> GradingResult
         (folder / name).write_text(text)
     options.setdefault("data_dir", DATA_DIR)
     return grade(folder, Options(**options))
+
+
+def drawn_inputs(submission: Path, options: Options) -> dict[str, tuple]:
+    """Grade ``submission`` with ``options``; the display name and the initial
+    state of every check's input generator, by check id."""
+    seen: dict[str, tuple] = {}
+    original = checks_base.Session.__init__
+
+    def spy(self, run, check, seed):
+        original(self, run, check, seed)
+        seen[self.id] = (check.name, self.rng.bit_generator.state["state"]["state"])
+
+    checks_base.Session.__init__ = spy
+    try:
+        grade(submission, options)
+    finally:
+        checks_base.Session.__init__ = original
+    return seen
 
 
 def checks_by_name(result: GradingResult, exercise: str) -> dict:
