@@ -73,7 +73,7 @@ class Options:
         Where datasets are; see ``autograder.datasets``.
     recording : dict or None
         When given, the expected values computed from the references are
-        stored here, by exercise id then ``"check/key"`` (a release's store).
+        stored here, by exercise id then ``"<check id>/<key>"`` (a release's store).
     """
 
     mode: str = "dev"

@@ -5,6 +5,7 @@ or recompute them from the seed shown in the report; ``--seed`` replays."""
 from __future__ import annotations
 
 import stat
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from autograder.checks import EXERCISES
 from autograder.checks.base import public_generator
+from autograder.gradescope_bundle import build_bundle
 from autograder.grading import DEV_SEED, Options, grade
 from autograder.results import result_to_dict
 from autograder.secret import SECRET_ENV, course_secret, keyed_generator, secret_path
@@ -103,6 +105,16 @@ def test_dev_mode_needs_no_secret(tmp_path, monkeypatch):
     assert result.score == result.max_score and result.seed == DEV_SEED
     with pytest.raises(Exception, match="course secret"):
         grade(first, SVM)
+
+
+def test_the_gradescope_bundle_carries_the_secret_to_run_autograder(tmp_path):
+    bundle = build_bundle(tmp_path / "autograder.zip")
+    with zipfile.ZipFile(bundle) as archive:
+        info = archive.getinfo("course-secret")
+        assert archive.read(info).strip() == course_secret()
+        assert stat.S_IMODE(info.external_attr >> 16) == 0o600
+        run = archive.read("run_autograder").decode()
+    assert f'export {SECRET_ENV}="$ROOT/source/course-secret"' in run
 
 
 def test_keyed_generators_differ_by_stream_and_seed():
