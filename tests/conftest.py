@@ -61,13 +61,16 @@ def checks_by_name(result: GradingResult, exercise: str) -> dict:
     return {check.name: check for check in found.checks}
 
 
-@pytest.fixture(autouse=True)
-def course_secret_in_tmp(tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def course_secret_in_tmp(tmp_path_factory):
     """Every test grades with a course secret under tmp, never the real
-    ``~/.config/autograder/course-secret`` (created there on first use)."""
-    folder = tmp_path_factory.getbasetemp() / "course-secret"
-    folder.mkdir(exist_ok=True)
-    monkeypatch.setenv("AUTOGRADER_SECRET_FILE", str(folder / "course-secret"))
+    ``~/.config/autograder/course-secret`` (created there on first use).
+    Session-scoped, so that it is in place before module-scoped fixtures
+    (the Gradescope bundle) read the secret."""
+    path = tmp_path_factory.mktemp("course-secret") / "course-secret"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRADER_SECRET_FILE", str(path))
+        yield
 
 
 @pytest.fixture
