@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autograder import __version__
+from autograder.checks import EXERCISES
 from autograder.executors import WorkerDied
 from autograder.grading import Options, grade
 from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
@@ -85,13 +86,22 @@ class Job:
     data_dir: str | None
 
     def key(self) -> dict[str, Any]:
-        """What a stored result must match to be reused on resume."""
+        """What a stored result must match to be reused on resume: the same
+        submission graded by the same grader with the same checks (by id)."""
         return {
             "submission_hash": self.submission_hash,
             "grader_version": __version__,
             "mode": self.mode,
             "only": list(self.only) if self.only else None,
+            "checks": checks_digest(self.mode, self.only),
         }
+
+
+def checks_digest(mode: str, only: tuple[str, ...] | None) -> str:
+    """SHA-256 of the ids of the checks run in ``mode`` on the exercises ``only``."""
+    exercises = [EXERCISES[e] for e in (only or EXERCISES)]
+    ids = [exercise.check_id(check) for exercise in exercises for check in exercise.checks_for(mode)]
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
 INTAKE_SUFFIXES = (".zip", ".ipynb", ".py")

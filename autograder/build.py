@@ -260,7 +260,7 @@ version is the baseline here.
 
 
 def record_expected(solutions: Path, data_dir: Path | None) -> dict[str, dict[str, Any]]:
-    """The expected values of every visible check, by exercise then ``"check/key"``,
+    """The expected values of every visible check, by exercise then ``"<check id>/<key>"``,
     recorded by grading the references in ``solutions`` in dev mode.
 
     Raises

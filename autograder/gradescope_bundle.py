@@ -24,6 +24,9 @@ files into ``/autograder/submission``, runs ``run_autograder`` and reads
   ``results.json``, and writes a zero-score results file with the grader's
   last error line if the grader failed before writing one.
 - ``package/``: the grader's source; ``data/``: the datasets, when given.
+- ``course-secret``: the course secret (``autograder.secret``) keying the
+  hidden inputs; ``source/`` is readable by root only, so the child never
+  reads it, and ``run_autograder`` points ``$AUTOGRADER_SECRET_FILE`` at it.
 
 Both scripts take their root from ``$AUTOGRADER_ROOT`` (default
 ``/autograder``) and their interpreter from ``$PYTHON`` (default ``python3``),
@@ -41,6 +44,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder import __version__
+from autograder.secret import course_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = ("numpy", "matplotlib", "nbformat", "pyseccomp")
@@ -92,6 +96,7 @@ rm -f "$RESULTS"
 "$PY" -I -m autograder sandbox-setup --require user,seccomp
 DATA=()
 if [ -d "$ROOT/data" ]; then DATA=(--data-dir "$ROOT/data"); fi
+export AUTOGRADER_SECRET_FILE="$ROOT/source/course-secret"
 ERRORS=$(mktemp)
 "$PY" -I -m autograder grade "$ROOT/submission" @ARGUMENTS@ --json "$RESULTS" "${DATA[@]}" 2> "$ERRORS"
 status=$?
@@ -168,6 +173,7 @@ def build_bundle(
         _add_text(bundle, "run_autograder", run_script(mode, only), EXECUTABLE)
         _add_text(bundle, "requirements.txt", requirements())
         _add_text(bundle, "VERSION", f"{__version__}\n")
+        _add_text(bundle, "course-secret", course_secret().decode() + "\n", 0o600)
         for part in PACKAGE_PARTS:
             _add_tree(bundle, ROOT / part, f"package/{part}")
         if data_dir is not None:

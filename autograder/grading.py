@@ -42,6 +42,7 @@ from autograder.references import (
 )
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
+from autograder.secret import course_secret, submission_seed
 from autograder.submission import SourceReport, Submission
 from autograder.submission.formats import SubmissionRefused
 from autograder.submission.intake import take_in
@@ -65,14 +66,15 @@ class Options:
     mode : str
         ``"dev"`` (visible checks) or ``"test"`` (visible and hidden).
     seed : int or None
-        Seed of hidden inputs; derived from the submission when None.
+        Seed of hidden inputs (test mode); when None, an HMAC of the
+        submission's digest with the course secret (``autograder.secret``).
     only : tuple of str or None
         Exercise ids to grade; all when None.
     data_dir : Path or None
         Where datasets are; see ``autograder.datasets``.
     recording : dict or None
         When given, the expected values computed from the references are
-        stored here, by exercise id then ``"check/key"`` (a release's store).
+        stored here, by exercise id then ``"<check id>/<key>"`` (a release's store).
     """
 
     mode: str = "dev"
@@ -95,6 +97,7 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     started = time.monotonic()
     exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
     paths = [handed_in] if isinstance(handed_in, Path) else list(handed_in)
+    secret = course_secret() if options.mode == "test" else b""
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as work:
         try:
             submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
@@ -102,8 +105,8 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
             seed = options.seed if options.seed is not None else 0
             results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
         else:
-            seed = options.seed if options.seed is not None else int(submission.digest()[:8], 16)
-            results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
+            seed = hidden_seed(submission, options, secret)
+            results = [grade_exercise(exercise, submission, options, seed, secret) for exercise in exercises]
             if results:
                 results[0].notes += submission.notes
                 if submission.ignored:
@@ -118,6 +121,14 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     )
 
 
+def hidden_seed(submission: Submission, options: Options, secret: bytes) -> int:
+    """``--seed`` when given; else, in test mode, the keyed seed of the
+    submission; in dev mode (no hidden check runs, no secret) ``DEV_SEED``."""
+    if options.seed is not None:
+        return options.seed
+    return submission_seed(secret, submission.digest()) if options.mode == "test" else DEV_SEED
+
+
 def environment() -> dict[str, Any]:
     """Versions and isolation level recorded with every result."""
     blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
@@ -130,8 +141,11 @@ def environment() -> dict[str, Any]:
     }
 
 
-def grade_exercise(exercise: Exercise, submission: Submission, options: Options, seed: int) -> ExerciseResult:
-    """Run every check of ``exercise`` that ``options.mode`` selects."""
+def grade_exercise(
+    exercise: Exercise, submission: Submission, options: Options, seed: int, secret: bytes = b""
+) -> ExerciseResult:
+    """Run every check of ``exercise`` that ``options.mode`` selects; hidden
+    inputs come from ``seed`` keyed by the course ``secret``."""
     checks = exercise.checks_for(options.mode)
     path = submission.modules.get(exercise.id)
     if path is None:
@@ -143,7 +157,7 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
         )
     if source.banned:
         return _banned(exercise, checks, source.banned, source)
-    run = ExerciseRun(exercise, path, source, options, seed)
+    run = ExerciseRun(exercise, path, source, options, seed, secret)
     try:
         results = [run_check(run, check) for check in checks]
     finally:
@@ -203,6 +217,7 @@ def _result(
 ) -> CheckResult:
     return CheckResult(
         name=check.name,
+        id=exercise.check_id(check),
         exercise=exercise.id,
         max_score=check.points,
         score=check.points if status is Status.PASSED else 0.0,
@@ -252,12 +267,15 @@ class ExerciseRun:
     others their points. A failed import is final for the exercise.
     """
 
-    def __init__(self, exercise: Exercise, path: Path, source: SourceReport, options: Options, seed: int):
+    def __init__(
+        self, exercise: Exercise, path: Path, source: SourceReport, options: Options, seed: int, secret: bytes
+    ):
         self.exercise = exercise
         self.path = path
         self.source = source
         self.mode = options.mode
         self.seed = seed
+        self.secret = secret
         self.data_dir = options.data_dir
         self.limits = Limits.for_mode(options.mode)
         self.deadline = time.monotonic() + self.limits.wall_seconds

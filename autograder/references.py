@@ -54,7 +54,8 @@ def load_reference(exercise: str) -> ModuleType:
 
 
 class Expectations:
-    """Expected values of one exercise's checks, keyed ``"check/key"``.
+    """Expected values of one exercise's checks, keyed ``"<check id>/<key>"``
+    (the stable id, so renaming a check keeps its stored values).
 
     Parameters
     ----------

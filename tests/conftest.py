@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.checks import base as checks_base
 from autograder.grading import Options, grade
 from autograder.results import GradingResult
 
@@ -36,10 +37,40 @@ def grade_files(folder: Path, files: dict[str, str], **options) -> GradingResult
     return grade(folder, Options(**options))
 
 
+def drawn_inputs(submission: Path, options: Options) -> dict[str, tuple]:
+    """Grade ``submission`` with ``options``; the display name and the initial
+    state of every check's input generator, by check id."""
+    seen: dict[str, tuple] = {}
+    original = checks_base.Session.__init__
+
+    def spy(self, run, check, seed):
+        original(self, run, check, seed)
+        seen[self.id] = (check.name, self.rng.bit_generator.state["state"]["state"])
+
+    checks_base.Session.__init__ = spy
+    try:
+        grade(submission, options)
+    finally:
+        checks_base.Session.__init__ = original
+    return seen
+
+
 def checks_by_name(result: GradingResult, exercise: str) -> dict:
     """The check results of ``exercise``, by check name."""
     found = next(e for e in result.exercises if e.exercise == exercise)
     return {check.name: check for check in found.checks}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def course_secret_in_tmp(tmp_path_factory):
+    """Every test grades with a course secret under tmp, never the real
+    ``~/.config/autograder/course-secret`` (created there on first use).
+    Session-scoped, so that it is in place before module-scoped fixtures
+    (the Gradescope bundle) read the secret."""
+    path = tmp_path_factory.mktemp("course-secret") / "course-secret"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRADER_SECRET_FILE", str(path))
+        yield
 
 
 @pytest.fixture

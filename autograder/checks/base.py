@@ -1,9 +1,10 @@
 """Checks as data, and the session through which a check reaches student code.
 
 An exercise module declares ``EXERCISE = Exercise(...)`` with a tuple of
-``Check`` records (name, points, visibility, time limit, hint, and the
-function that runs it). A check function receives a ``Session``: it draws
-inputs from ``session.rng``, calls the student's code in the sandbox with
+``Check`` records (name, points, visibility, time limit, hint, the function
+that runs it, a stable id and the properties it tests). A check function
+receives a ``Session``: it draws inputs from ``session.rng`` (keyed by the
+check's id, never by its display name), calls the student's code in the sandbox with
 ``session.call``, obtains expected values with ``session.expected`` and
 raises ``CheckFailed`` (subject, expected, got) when the student is wrong.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from autograder.results import Status
 from autograder.sandbox import Kept
+from autograder.secret import keyed_generator
 
 if TYPE_CHECKING:
     from autograder.grading import ExerciseRun
@@ -60,6 +62,15 @@ class Check:
     modes : tuple of str
         Modes the check runs in; a check that only makes sense in one mode
         (the MLP's validation accuracy in dev) names it.
+    id : str
+        Stable id within the exercise (``"vectorized/dW/reg>0/hidden"``);
+        ``Exercise.check_id`` prefixes the exercise. It keys the check's
+        inputs, its expected values in a release's store and its identity
+        in reports, so the display ``name`` can change freely.
+    properties : frozenset of str
+        What the check tests (``"duplicate points"``, ``"reg > 0"``...).
+        Fairness rule: every property of a hidden check is also a property
+        of a visible check of the exercise (``tests/gaming/test_fairness.py``).
     """
 
     name: str
@@ -69,6 +80,8 @@ class Check:
     visibility: str = VISIBLE
     seconds: float = CHECK_SECONDS
     modes: tuple[str, ...] = ("dev", "test")
+    id: str = field(default="", kw_only=True)
+    properties: frozenset[str] = field(default=frozenset(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,16 @@ class Exercise:
     title: str
     checks: tuple[Check, ...]
     banned: frozenset[str] = NUMPY_ONLY
+
+    def __post_init__(self) -> None:
+        ids = [check.id for check in self.checks]
+        missing = [check.name for check in self.checks if not check.id]
+        if missing or len(set(ids)) != len(ids):
+            raise ValueError(f"{self.id}: every check needs a unique id (missing: {missing}, ids: {ids})")
+
+    def check_id(self, check: Check) -> str:
+        """The id of ``check`` across exercises: ``"svm/vectorized/dW/reg>0/hidden"``."""
+        return f"{self.id}/{check.id}"
 
     @property
     def module(self) -> str:
@@ -132,9 +155,29 @@ class DataUnavailable(Exception):
     """A dataset the check needs is not on this machine."""
 
 
-def check_seed(seed: int, exercise: str, check: str) -> np.random.Generator:
-    """Generator of one check's inputs, stable when other checks change."""
-    return np.random.default_rng([seed, zlib.crc32(f"{exercise}/{check}".encode())])
+def public_generator(seed: int, stream: str) -> np.random.Generator:
+    """Generator of a visible stream (a check id): fixed and public, stable
+    when other checks change."""
+    return np.random.default_rng([seed, zlib.crc32(stream.encode())])
+
+
+def derangement(rng: np.random.Generator, classes: int) -> np.ndarray:
+    """A random permutation of ``range(classes)`` that moves every class.
+
+    The secret relabelling of the accuracy checks: training labels ``y``
+    become ``relabel[y]``, and so do the labels predictions are scored
+    against. A network that learns from the data it is given is unaffected;
+    one that already knows the public labels is always wrong (with a fixed
+    point it would keep that class's tenth of the accuracy).
+
+    Returns
+    -------
+    ndarray of shape (classes,)
+    """
+    while True:
+        relabel = rng.permutation(classes)
+        if np.all(relabel != np.arange(classes)):
+            return relabel
 
 
 class Session:
@@ -144,8 +187,10 @@ class Session:
     ----------
     seed : int
         The dev seed for visible checks, the submission's for hidden ones.
+    id : str
+        The check's id (``Exercise.check_id``).
     rng : numpy.random.Generator
-        Source of the check's inputs, drawn from ``seed`` and the check's name.
+        Source of the check's inputs: ``stream(id)``.
     mode : str
         ``"dev"`` or ``"test"``.
     source : SourceReport
@@ -158,10 +203,19 @@ class Session:
         self._run = run
         self._check = check
         self.seed = seed
-        self.rng = check_seed(seed, run.exercise.id, check.name)
+        self.id = run.exercise.check_id(check)
+        self.rng = self.stream(self.id)
         self.mode = run.mode
         self.source: SourceReport = run.source
         self.details: dict[str, Any] = {}
+
+    def stream(self, name: str) -> np.random.Generator:
+        """A generator for ``name`` (a check id, or a stream shared by checks
+        such as ``"mlp/training"``): public for a visible check, keyed by the
+        course secret for a hidden one."""
+        if self._check.visibility == VISIBLE:
+            return public_generator(self.seed, name)
+        return keyed_generator(self._run.secret, self.seed, name)
 
     @property
     def reference(self) -> ModuleType:
@@ -200,7 +254,7 @@ class Session:
 
     def expected(self, key: str, compute: Callable[[], Any]) -> Any:
         """The expected value ``key`` of this check, from the store or ``compute()``."""
-        return self._run.expectations.get(f"{self._check.name}/{key}", compute)
+        return self._run.expectations.get(f"{self.id}/{key}", compute)
 
     def seed_global_rng(self, seed: int) -> None:
         """Seed NumPy's global generator in the child (``np.random.seed``)."""

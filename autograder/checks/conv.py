@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 
 import numpy as np
@@ -75,6 +76,18 @@ class ConvCase:
     filters: tuple[int, int, int]
     stride: int
     pad: int
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The geometric properties a check on this case tests."""
+        num, _, height, width = self.x_shape
+        _, kernel_h, kernel_w = self.filters
+        named = {
+            "non-square input": height != width,
+            "non-square filters": kernel_h != kernel_w,
+            "N = 1": num == 1,
+        }
+        return frozenset({f"stride {self.stride}", f"pad {self.pad}"} | {k for k, on in named.items() if on})
 
     @property
     def w_shape(self) -> tuple[int, int, int, int]:
@@ -136,6 +149,17 @@ class PoolCase:
         """Whether neighbouring windows share pixels."""
         return self.stride < max(self.window)
 
+    @property
+    def features(self) -> frozenset[str]:
+        """The geometric properties a check on this case tests."""
+        named = {
+            "non-square windows": self.window[0] != self.window[1],
+            "overlapping windows": self.overlapping,
+            "gaps between windows": self.stride > min(self.window),
+            "N = 1": self.x_shape[0] == 1,
+        }
+        return frozenset({f"stride {self.stride}"} | {k for k, on in named.items() if on})
+
     def out_shape(self, stride: int | None = None, window: tuple[int, int] | None = None) -> Shape:
         """(N, C, H', W'); with another stride or window, what a bug returns."""
         stride = self.stride if stride is None else stride
@@ -164,8 +188,17 @@ POOL_CASES = (
     PoolCase("2x2 windows, stride 2", (2, 3, 4, 6), (2, 2), 2),
     PoolCase("3x3 windows, stride 2 (overlapping)", (2, 2, 7, 9), (3, 3), 2),
     PoolCase("2x3 windows, stride 1 (non-square, overlapping), N = 1", (1, 2, 4, 5), (2, 3), 1),
+    PoolCase("1x2 windows, stride 3 (gaps between windows)", (2, 1, 7, 8), (1, 2), 3),
 )
-"""Visible poolings: at most 2 * 2 * 3 * 4 = 24 windows of 9 values."""
+"""Visible poolings: at most 2 * 2 * 3 * 4 = 24 windows of 9 values. Every
+geometric property of the hidden poolings (stride up to 3, gaps between
+windows) is in one of them (fairness rule, tests/gaming/test_fairness.py)."""
+
+FEATURE_DRAWS = 100
+"""Draws of a geometry generator that list the properties its check tests:
+each property of the hidden ranges has a chance of at least 1/4 per draw
+(N = 1), so 100 draws miss one with probability below 1e-12; the fairness
+test draws 5,000 more."""
 
 
 # -- inputs ---------------------------------------------------------------------------
@@ -641,13 +674,31 @@ def case_check(
     case_of: Callable[[np.random.Generator], ConvCase | PoolCase],
     hint: str,
     visibility: str = VISIBLE,
+    key: str = "random",
 ) -> Check:
-    """A check running ``run_case`` on the geometry ``case_of(session.rng)``."""
+    """A check running ``run_case`` on the geometry ``case_of(session.rng)``;
+    its id is ``run_case``'s name, ``key`` (the visible case's label) and the
+    visibility, its properties the features of the geometries it can draw."""
 
     def run(session: Session) -> None:
         run_case(session, case_of(session.rng), visibility)
 
-    return Check(name=name, points=1, run=run, visibility=visibility, hint=hint)
+    return Check(
+        name=name,
+        points=1,
+        run=run,
+        visibility=visibility,
+        hint=hint,
+        id=f"{run_case.__name__}/{key}/{visibility}",
+        properties=features_drawn(case_of) | {run_case.__name__},
+    )
+
+
+@cache
+def features_drawn(case_of: Callable[[np.random.Generator], ConvCase | PoolCase]) -> frozenset[str]:
+    """The features of the geometries ``case_of`` draws (``FEATURE_DRAWS`` draws)."""
+    rng = np.random.default_rng(0)
+    return frozenset().union(*(case_of(rng).features for _ in range(FEATURE_DRAWS)))
 
 
 def fixed(case: ConvCase | PoolCase) -> Callable[[np.random.Generator], ConvCase | PoolCase]:
@@ -660,11 +711,11 @@ EXERCISE = Exercise(
     title="Convolution and max-pooling layers, naive",
     checks=(
         *(
-            case_check(f"conv forward: {c.label}", conv_forward, fixed(c), CONV_FORWARD_HINT)
+            case_check(f"conv forward: {c.label}", conv_forward, fixed(c), CONV_FORWARD_HINT, key=c.label)
             for c in CONV_CASES
         ),
         *(
-            case_check(f"conv backward: {c.label}", conv_backward, fixed(c), CONV_BACKWARD_HINT)
+            case_check(f"conv backward: {c.label}", conv_backward, fixed(c), CONV_BACKWARD_HINT, key=c.label)
             for c in CONV_CASES
         ),
         *(
@@ -673,15 +724,18 @@ EXERCISE = Exercise(
                 conv_gradient,
                 fixed(c),
                 GRADIENT_HINT,
+                key=c.label,
             )
             for c in CONV_GRADIENT_CASES
         ),
         *(
-            case_check(f"max-pool forward: {c.label}", pool_forward, fixed(c), POOL_FORWARD_HINT)
+            case_check(f"max-pool forward: {c.label}", pool_forward, fixed(c), POOL_FORWARD_HINT, key=c.label)
             for c in POOL_CASES
         ),
         *(
-            case_check(f"max-pool backward: {c.label}", pool_backward, fixed(c), POOL_BACKWARD_HINT)
+            case_check(
+                f"max-pool backward: {c.label}", pool_backward, fixed(c), POOL_BACKWARD_HINT, key=c.label
+            )
             for c in POOL_CASES
         ),
         case_check(
@@ -689,6 +743,7 @@ EXERCISE = Exercise(
             pool_gradient,
             fixed(POOL_CASES[1]),
             GRADIENT_HINT,
+            key=POOL_CASES[1].label,
         ),
         case_check(
             "conv forward: random geometry", conv_forward, random_conv_case, CONV_FORWARD_HINT, HIDDEN

@@ -1,18 +1,24 @@
 """Exercise 1: k-nearest neighbours (``knn.py``, CS231n signatures).
 
 Visible checks use fixed small inputs; hidden checks draw sizes and data
-from the submission's seed. All distance checks include test points that
-duplicate training points, where the distance is exactly 0 and a missing
-clip before the square root gives NaN.
+from the submission's keyed seed. All distance checks include test points
+that duplicate training points, where the distance is exactly 0 and a
+missing clip before the square root gives NaN (named in the message).
+
+The MNIST accuracy checks train the student's classifier on secretly
+relabelled training labels and score its predictions on perturbed test
+images against the same relabelling: a classifier that looks the public
+labels up scores nothing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, derangement
 from autograder.checks.compare import RTOL, as_array, assert_close
 from autograder.checks.speed import check_speedup
+from autograder.results import Status
 
 DIST_ATOL = 1e-6
 """Absolute tolerance on distances: the expanded no-loop formula leaves the
@@ -26,9 +32,30 @@ correct implementation scores about 0.92; a wrong vote or distance far less."""
 MNIST_TEST_IMAGES = 500
 """Test images of the MNIST slice: 500 x 5,000 distances take about 1 s."""
 
+MNIST_NOISE = 12.0
+"""Amplitude (in pixel values 0-255) of the uniform noise added to the test
+images: no image equals a public one any more, while the reference's 3-NN
+accuracy (classes renamed) stays put: measured on three slices of 500,
+0.920 -> 0.922, 0.926 -> 0.932, 0.934 -> 0.934."""
+
+DUPLICATES_NAN = (
+    "NaN where a test point equals a training point: the expansion |x|^2 + |t|^2 - 2 x.t "
+    "rounds to a tiny negative number there, and np.sqrt of it is NaN; clip with "
+    "np.maximum(d2, 0) before np.sqrt"
+)
+"""The named bug of no-loop distances without a clip before the square root."""
+
 SPEED_SIZES = (200, 1000, 10)
 """num_test, num_train, D of the speed check: few dimensions make the
 reference's double loop (0.5 s) dwarf the cost of moving arrays."""
+
+VISIBLE_SIZES = (16, 23, 30)
+"""num_test, num_train, D of the visible distance checks: half the test
+points (8) duplicate training points, and with 30 coordinates the unclipped
+expansion rounds below 0 at some of them: on the visible input, at 3 or 4
+duplicates for each of five usual spellings (sums of squares, einsum,
+np.linalg.norm, either order), so the visible checks show the NaN bug that a
+hidden check would catch (random draws miss it for one spelling in 10-20)."""
 
 CLASS = "KNearestNeighbor"
 METHODS = {
@@ -47,7 +74,7 @@ def points(rng: np.random.Generator, visibility: str) -> tuple[np.ndarray, np.nd
     X_test : ndarray of shape (num_test, D)
     """
     if visibility == VISIBLE:
-        num_test, num_train, dim = 7, 13, 5
+        num_test, num_train, dim = VISIBLE_SIZES
     else:
         num_test, num_train, dim = (int(v) for v in rng.integers([3, 11, 2], [20, 40, 30]))
     X_train = rng.normal(scale=3.0, size=(num_train, dim))
@@ -74,14 +101,32 @@ def compare_distances(session: Session, method: str, visibility: str) -> None:
     y_train = np.zeros(len(X_train), dtype=np.int64)
     handle = trained(session, X_train, y_train)
     got = session.call(f"{handle}.{method}", X_test)
-    dists = as_array(f"{method}(X)", got, (len(X_test), len(X_train)), kinds="f")
+    dists = as_array(f"{method}(X)", got, (len(X_test), len(X_train)), kinds="f", finite=False)
     expected = session.expected("dists", lambda: reference_distances(X_train, X_test))
+    require_finite(f"{method}(X)", dists, expected)
     suspects = [
         ("the square root is missing (squared distances)", lambda: expected**2),
         ("L1 distances (sum of absolute differences) instead of L2", lambda: l1_distances(X_train, X_test)),
     ]
     assert_close(
         f"{method}(X) on duplicated points", dists, expected, rtol=RTOL, atol=DIST_ATOL, suspects=suspects
+    )
+
+
+def require_finite(subject: str, dists: np.ndarray, expected: np.ndarray) -> None:
+    """Refuse NaN and infinity; NaN only where the distance is 0 is the named bug."""
+    bad = ~np.isfinite(dists)
+    if not np.any(bad):
+        return
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    at_duplicates = np.all(np.isnan(dists[bad])) and np.all(expected[bad] <= DIST_ATOL)
+    raise CheckFailed(
+        f"{subject}[{where[0]}, {where[1]}]"
+        + (" (test point equal to a training point)" if at_duplicates else ""),
+        f"{expected[where]:.8g}",
+        f"{dists[where]} ({int(np.count_nonzero(bad))} non-finite)",
+        hint=DUPLICATES_NAN if at_duplicates else "",
+        status=Status.FAILED if at_duplicates else Status.INVALID_OUTPUT,
     )
 
 
@@ -102,6 +147,8 @@ def distance_check(label: str, visibility: str) -> Check:
         points=2 if visibility == VISIBLE else 1,
         run=run,
         visibility=visibility,
+        id=f"distances/{label.replace(' ', '-')}/{visibility}",
+        properties=frozenset({METHODS[label], "duplicate points", "non-square"}),
         hint=(
             "dists[i, j] is the distance from test point i to training point j (shape "
             "(num_test, num_train)); with the expansion |x|^2 + |t|^2 - 2 x.t, clip negative "
@@ -189,6 +236,10 @@ def predict_labels_check(ks: tuple[int, ...], visibility: str) -> Check:
         points=2 if visibility == VISIBLE else 1,
         run=run,
         visibility=visibility,
+        id=f"predict_labels/{visibility}",
+        properties=frozenset(
+            {"predict_labels", "ties toward the smaller label", "k = 1", "even k", "odd k > 1"}
+        ),
         hint=(
             "take the labels of the k smallest distances in each row (np.argsort), count them "
             "(np.bincount) and break ties toward the smaller label (np.argmax returns the first)"
@@ -227,16 +278,19 @@ def mnist_check(visibility: str) -> Check:
             chosen = np.arange(MNIST_TEST_IMAGES)
         else:
             chosen = session.rng.choice(len(data.y_test), MNIST_TEST_IMAGES, replace=False)
+        relabel = derangement(session.rng, 10)
         x_train = data.x_train.reshape(len(data.x_train), -1).astype(np.float64)
         x_test = data.x_test[chosen].reshape(len(chosen), -1).astype(np.float64)
-        handle = trained(session, x_train, data.y_train)
+        x_test = np.clip(x_test + session.rng.uniform(-MNIST_NOISE, MNIST_NOISE, x_test.shape), 0.0, 255.0)
+        handle = trained(session, x_train, relabel[data.y_train])
         got = session.call(f"{handle}.predict", x_test, k=3, num_loops=0)
         labels = as_array("predict(X_test, k=3)", got, (len(chosen),), kinds="iuf")
-        accuracy = float(np.mean(labels == data.y_test[chosen]))
+        accuracy = float(np.mean(labels == relabel[data.y_test[chosen]]))
         session.record(accuracy=accuracy, test_images=len(chosen))
         if accuracy < MNIST_MIN_ACCURACY:
             raise CheckFailed(
-                f"3-NN accuracy on {len(chosen)} MNIST test images",
+                f"3-NN accuracy on {len(chosen)} perturbed MNIST test images, with the classes renamed "
+                "the same way in training and test labels",
                 f"at least {MNIST_MIN_ACCURACY:.0%}",
                 f"{accuracy:.1%}",
             )
@@ -247,7 +301,13 @@ def mnist_check(visibility: str) -> Check:
         run=run,
         visibility=visibility,
         seconds=60.0,
-        hint="predict must use the no-loop distances when num_loops=0 and vote among k=3 neighbours",
+        hint=(
+            "predict must use the no-loop distances when num_loops=0 and vote among k=3 neighbours "
+            "of the training labels given to train (the classes are renamed: knowing MNIST's labels "
+            "does not help)"
+        ),
+        id=f"mnist-accuracy/{visibility}",
+        properties=frozenset({"accuracy learned from the given labels"}),
     )
 
 
@@ -276,6 +336,8 @@ EXERCISE = Exercise(
             1,
             check_no_loops,
             "use one matrix product and broadcasting; no for, while or comprehension",
+            id="distances/no-loops/source",
+            properties=frozenset({"no loops"}),
         ),
         Check(
             "no-loop distances at least 10x faster than two loops",
@@ -283,10 +345,17 @@ EXERCISE = Exercise(
             check_speed,
             "build the distance matrix with X @ X_train.T and broadcast sums of squares",
             seconds=30.0,
+            id="distances/no-loops/speed",
+            properties=frozenset({"speed"}),
         ),
         predict_labels_check((1, 2, 4, 5), VISIBLE),
         Check(
-            "predict with 0, 1 and 2 loops", 1, check_predict, "predict computes dists then predict_labels"
+            "predict with 0, 1 and 2 loops",
+            1,
+            check_predict,
+            "predict computes dists then predict_labels",
+            id="predict",
+            properties=frozenset({"predict"}),
         ),
         Check(
             "cross-validation fold accuracies",
@@ -294,6 +363,8 @@ EXERCISE = Exercise(
             check_cross_validation,
             "split with np.array_split into num_folds folds in order; for fold i train on the "
             "others, predict fold i, append the accuracy for each k",
+            id="cross-validation",
+            properties=frozenset({"cross-validation"}),
         ),
         mnist_check(VISIBLE),
         *(distance_check(label, HIDDEN) for label in METHODS),

@@ -10,8 +10,15 @@ accuracy and the confusion matrix are computed here from the predictions.
 Dev mode trains on the training split minus a validation slice and reports
 validation accuracy; test mode trains on the whole training split and
 evaluates on the official test images with faint noise drawn from the
-submission's seed (an honest model loses under a tenth of a point; a lookup
-table keyed on the public test images gains nothing).
+submission's keyed seed (an honest model loses under a tenth of a point).
+
+The accuracy must be learned from the data the grader provides: the ten
+classes are secretly renamed (a derangement drawn from the keyed seed) in
+the training labels and in the labels the predictions are scored against. A
+network that learns reaches the same accuracy; one that already knows MNIST
+(weights shipped in the file, a lookup of the public test set) is always
+wrong. The network also predicts once before any training step: far above
+chance there is a named verdict. The time limit's points need the accuracy.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, check_seed
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, derangement
 from autograder.checks.compare import as_array, as_scalar, assert_close
 from autograder.checks.gradcheck import check_gradient
 
@@ -40,6 +47,12 @@ NOISE = 0.05
 """Amplitude of the test-mode noise on evaluation images. Measured: it moves
 an honest model's accuracy by 0.05 points (99.3 % of predictions unchanged);
 a one-pixel shift cost 8 points and was rejected."""
+
+UNTRAINED_MAX_ACCURACY = 0.3
+"""Most accuracy a network may have before its first training step, against
+the true or the renamed labels. Chance is 10 %; measured over 20 seeds the
+reference's He-initialized network scores 7-15 % before training, while a
+network that arrives knowing MNIST scores above 85 % against the true labels."""
 
 BATCH_SIZE = 64
 """Mini-batch size of the grader's training loop (the lab's choice)."""
@@ -118,7 +131,7 @@ def student_network(session: Session, params: dict[str, np.ndarray] | None = Non
     return handle
 
 
-def forward_check(scale: float, name: str, hint: str) -> Check:
+def forward_check(scale: float, key: str, name: str, hint: str) -> Check:
     """Student probabilities equal the reference's, rows summing to 1."""
 
     def run(session: Session) -> None:
@@ -131,7 +144,7 @@ def forward_check(scale: float, name: str, hint: str) -> Check:
         expected = session.expected("probs", lambda: probabilities(params, X))
         assert_close("forward(X)", got, expected)
 
-    return Check(name=name, points=2, run=run, hint=hint)
+    return Check(name=name, points=2, run=run, hint=hint, id=key, properties=frozenset({f"forward {key}"}))
 
 
 def student_step(session: Session) -> tuple[dict, np.ndarray, np.ndarray, float, dict]:
@@ -187,6 +200,8 @@ def update_check(name: str) -> Check:
             "param -= self.lr * grad. Usual bugs: no division by N, bias gradient not summed over "
             "the batch, ReLU mask taken after the update, W2 updated before dh is computed"
         ),
+        id=f"backward/{name}",
+        properties=frozenset({f"{name} update"}),
     )
 
 
@@ -217,7 +232,7 @@ def evaluation_split(session: Session, data: Any) -> tuple[np.ndarray, ...]:
         Never sent to the child.
     """
     x_train, y_train, x_test, y_test = data.scaled()
-    rng = check_seed(session.seed, "mlp", "evaluation")
+    rng = session.stream("mlp/evaluation")
     if session.mode == "dev":
         held = np.zeros(len(y_train), dtype=bool)
         held[rng.permutation(len(y_train))[:VALIDATION_IMAGES]] = True
@@ -225,23 +240,38 @@ def evaluation_split(session: Session, data: Any) -> tuple[np.ndarray, ...]:
     return x_train, y_train, perturb(x_test, rng), y_test
 
 
+def predicted_labels(session: Session, handle: str, x_eval: np.ndarray) -> np.ndarray:
+    """The student's ``predict`` on the evaluation images, validated.
+
+    Returns
+    -------
+    ndarray of shape (M,)
+        Integer labels (a label outside the ten classes is simply wrong).
+    """
+    got = session.call(f"{handle}.predict", x_eval)
+    return as_array("predict(X)", got, (len(x_eval),), kinds="iuf").astype(np.int64)
+
+
 def train_and_predict(session: Session) -> dict[str, Any]:
-    """Train the student's network as the lab prescribes and predict; measure it."""
+    """Train the student's network as the lab prescribes, on renamed classes,
+    and predict before and after training; measure it."""
     x_train, y_train, x_eval, y_eval = evaluation_split(session, session.dataset("mnist"))
-    rng = check_seed(session.seed, "mlp", "training")
+    relabel = derangement(session.stream("mlp/relabelling"), SIZES[2])
+    rng = session.stream("mlp/training")
     order = np.stack([rng.permutation(len(y_train)) for _ in range(EPOCHS)])
     handle = student_network(session)
+    untrained = predicted_labels(session, handle, x_eval)
     started = time.monotonic()
-    losses = session.loop(f"{handle}.train_step", x_train, y_train, order, BATCH_SIZE)
-    predicted = session.call(f"{handle}.predict", x_eval)
+    losses = session.loop(f"{handle}.train_step", x_train, relabel[y_train], order, BATCH_SIZE)
+    labels = predicted_labels(session, handle, x_eval)
     seconds = time.monotonic() - started
     steps = -(-len(y_train) // BATCH_SIZE) * EPOCHS
     losses = as_array("losses returned by train_step", losses, (steps,), kinds="f", finite=False)
-    labels = as_array("predict(X)", predicted, (len(y_eval),), kinds="iuf").astype(np.int64)
     confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (y_eval, np.clip(labels, 0, 9)), 1)
+    np.add.at(confusion, (y_eval, np.argsort(relabel)[np.clip(labels, 0, 9)]), 1)
     return {
-        "accuracy": float(np.mean(labels == y_eval)),
+        "accuracy": float(np.mean(labels == relabel[y_eval])),
+        "untrained_accuracy": float(max(np.mean(untrained == y_eval), np.mean(untrained == relabel[y_eval]))),
         "evaluated_on": "validation slice" if session.mode == "dev" else "perturbed test images",
         "evaluation_images": len(y_eval),
         "training_images": len(y_train),
@@ -252,12 +282,35 @@ def train_and_predict(session: Session) -> dict[str, Any]:
     }
 
 
+def require_learning(outcome: dict[str, Any]) -> None:
+    """The named verdict of a network that knows MNIST before any training step."""
+    if outcome["untrained_accuracy"] > UNTRAINED_MAX_ACCURACY:
+        raise CheckFailed(
+            f"accuracy of predict on {outcome['evaluation_images']} {outcome['evaluated_on']} before any "
+            "training step",
+            f"about chance (10 %, at most {UNTRAINED_MAX_ACCURACY:.0%})",
+            f"{outcome['untrained_accuracy']:.1%}: the network arrives knowing MNIST (weights shipped in "
+            "the file or a lookup of public images), which earns no points",
+            hint="initialize the weights randomly in __init__ and learn them in train_step from the "
+            "batches the grader gives (its classes are renamed)",
+        )
+
+
 def timing_check(mode: str, visibility: str) -> Check:
-    """Training and prediction finish within the mode's limit."""
+    """Training and prediction finish within the mode's limit, by a network
+    that learns (its points need the accuracy threshold)."""
 
     def run(session: Session) -> None:
         outcome = session.once("training", train_and_predict)
         session.record(seconds=outcome["train_and_predict_seconds"], limit_seconds=TRAIN_SECONDS[mode])
+        require_learning(outcome)
+        if outcome["accuracy"] < MIN_ACCURACY:
+            raise CheckFailed(
+                f"training and prediction in {outcome['train_and_predict_seconds']:.1f} s",
+                f"a network reaching the accuracy threshold ({MIN_ACCURACY:.0%}) within the time limit",
+                f"accuracy {outcome['accuracy']:.1%}: the time limit's points need the accuracy",
+                hint="make the accuracy check pass first; a fast network that does not learn earns nothing",
+            )
 
     return Check(
         name=f"train {EPOCHS} epochs and predict within {TRAIN_SECONDS[mode]:g} s",
@@ -267,6 +320,8 @@ def timing_check(mode: str, visibility: str) -> Check:
         seconds=TRAIN_SECONDS[mode],
         modes=(mode,),
         hint="vectorize forward and backward over the batch: no Python loop over examples",
+        id=f"train-time/{mode}",
+        properties=frozenset({"learns within the time limit"}),
     )
 
 
@@ -276,6 +331,7 @@ def accuracy_check(mode: str, visibility: str) -> Check:
     def run(session: Session) -> None:
         outcome = session.once("training", train_and_predict)
         session.record(**outcome)
+        require_learning(outcome)
         losses = ", ".join(f"{value:.3f}" for value in outcome["epoch_losses"])
         if outcome["accuracy"] < MIN_ACCURACY:
             raise CheckFailed(
@@ -297,6 +353,8 @@ def accuracy_check(mode: str, visibility: str) -> Check:
             "(np.random.randn(n_in, n_out) * np.sqrt(2 / n_in)), the sign of the update and the "
             "gradient of softmax cross-entropy"
         ),
+        id=f"accuracy/{mode}",
+        properties=frozenset({"accuracy learned from the given labels"}),
     )
 
 
@@ -306,11 +364,13 @@ EXERCISE = Exercise(
     checks=(
         forward_check(
             1.0,
+            "forward",
             "forward: probabilities of shape (N, 10) equal to the reference, rows sum to 1",
             "ReLU(X @ W1 + b1) @ W2 + b2, then softmax over each row",
         ),
         forward_check(
             LARGE_SCALE,
+            "forward/large-scores",
             "forward: stable for large scores",
             "subtract each row's maximum score before np.exp, or large scores overflow to inf/NaN",
         ),
@@ -319,6 +379,8 @@ EXERCISE = Exercise(
             2,
             check_backward_loss,
             "loss = -mean(log(probs[range(N), y])), computed before the update",
+            id="backward/loss",
+            properties=frozenset({"backward loss"}),
         ),
         *(update_check(name) for name in PARAMETERS),
         timing_check("dev", VISIBLE),

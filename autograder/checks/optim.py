@@ -416,12 +416,24 @@ def step_check(rule: Rule, start: str, visibility: str) -> Check:
         ]
         assert_close(f"next_w of {rule.name} {describe(config)}", next_w, expected, suspects=suspects)
 
-    if start == "defaults":
+    config_given = start != "defaults"
+    if not config_given:
         name, points = f"{rule.name}: one step from the defaults (config=None)", 1
     else:
         name, points = f"{rule.name}: one step from a mid-run state", 2 if visibility == VISIBLE else 1
     suffix = "" if visibility == VISIBLE else ", random shapes and hyperparameters"
-    return Check(name=name + suffix, points=points, run=run, visibility=visibility, hint=rule.hint)
+    tested = {f"{rule.name} next_w from {start}"} | {"hyperparameters from config"} - (
+        set() if config_given else {"hyperparameters from config"}
+    )
+    return Check(
+        name=name + suffix,
+        points=points,
+        run=run,
+        visibility=visibility,
+        hint=rule.hint,
+        id=f"{rule.name}/{start}/{visibility}",
+        properties=frozenset(tested),
+    )
 
 
 def compare_state(rule: Rule, key: str, returned: dict[str, Any], expected: Any, before: Any) -> None:
@@ -458,6 +470,8 @@ def state_check(rule: Rule) -> Check:
         points=1,
         run=run,
         hint=NOT_STORED,
+        id=f"{rule.name}/state",
+        properties=frozenset({f"{rule.name} state stored"}),
     )
 
 
@@ -486,6 +500,8 @@ def chained_check(rule: Rule) -> Check:
         points=2,
         run=run,
         hint=f"{NOT_STORED} (when one step is already wrong, fix that first)",
+        id=f"{rule.name}/chained",
+        properties=frozenset({f"{rule.name} chained steps", "hyperparameters from config"}),
     )
 
 

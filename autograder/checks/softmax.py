@@ -34,11 +34,15 @@ STABILITY_SHIFT = 1000.0
 """Centre of the scores of the stability checks: exp overflows above 709.8,
 so without the max-subtraction the loss is inf or NaN."""
 
-STABILITY_HALF_WIDTH = 250.0
-"""Scores lie within this distance of the shift: every score is above 709.8
-(so every unshifted exp overflows), and two scores of one row differ by at
-most 500, so the smallest probability (about e^-500 = 1e-217) stays a normal
-float and the textbook ``-np.log(probs[y])`` is finite, not only log-sum-exp."""
+STABILITY_HALF_WIDTH = 2.0
+"""Scores lie within this distance of the shift, in [998, 1002]: every score
+is above 709.8, so every unshifted exp overflows (inf, then NaN), while a
+moderate spread keeps every probability of the (4-class) rows above 1e-2, so
+that a max-shifted softmax which adds or clips a small epsilon before np.log
+(1e-15 to 1e-7, all common) passes. Measured over 50 draws: relative loss
+error 8.6e-7 with epsilon 1e-7, 8.6e-8 with 1e-8, below RTOL = 1e-6; with
+the former half width of 250 the probabilities went down to 1e-213 and every
+epsilon failed (relative error 0.9)."""
 
 SANITY_SIZES = (100, 50, 10)
 """N, D, C of the sanity check: CS231n's C = 10, loss about log(10) = 2.303."""
@@ -271,12 +275,15 @@ def value_check(function: str, parts: tuple[str, ...], positive_reg: bool, visib
         label = ", random sizes" + ("" if function == LAYER else " and reg")
     else:
         label = "" if function == LAYER else (", reg > 0" if positive_reg else ", reg = 0")
+    reg = "" if function == LAYER else ("reg > 0" if positive_reg else "reg = 0")
     return Check(
         name=f"{function}: {shown}{label}",
         points=1,
         run=run,
         visibility=visibility,
         hint="; ".join(HINTS[part] for part in parts),
+        id=f"{function}/{'+'.join(parts)}/{reg.replace(' ', '') or 'scores'}/{visibility}",
+        properties=frozenset({f"{function} {part}" for part in parts} | ({reg} if reg else set())),
     )
 
 
@@ -314,6 +321,8 @@ def gradient_check(function: str) -> Check:
         points=1,
         run=run,
         hint=f"your {name} is not the derivative of your own loss: compare the two formulas term by term",
+        id=f"{function}/numerical-gradient",
+        properties=frozenset({f"{function} gradient consistent with its loss"}),
     )
 
 
@@ -349,6 +358,8 @@ def stability_check(function: str) -> Check:
         points=1,
         run=run,
         hint="subtract each row's maximum score before np.exp, and compute the loss from the shifted scores",
+        id=f"{function}/stability",
+        properties=frozenset({f"{function} large scores"}),
     )
 
 
@@ -431,6 +442,8 @@ EXERCISE = Exercise(
             "with tiny random weights every class has probability about 1/C, so the loss must be about "
             "-log(1/C) = log(10) = 2.303: average -log of the correct class's probability over the N "
             "examples (divide by N, mind the minus sign)",
+            id="softmax_loss_naive/sanity",
+            properties=frozenset({"loss near log C"}),
         ),
         *visible_value_checks(),
         *(gradient_check(function) for function in (*FUNCTIONS, LAYER)),
@@ -441,12 +454,16 @@ EXERCISE = Exercise(
             check_one_example,
             "with one example X has shape (1, D) and y shape (1,): avoid np.squeeze and keep "
             "keepdims=True in the row-wise max and sum",
+            id="one-example",
+            properties=frozenset({"N = 1"}),
         ),
         Check(
             "no loops in softmax_loss_vectorized",
             1,
             check_no_loops,
             "compute all scores with X @ W, the probabilities with broadcasting, dW with one X.T @ ...",
+            id="softmax_loss_vectorized/no-loops",
+            properties=frozenset({"no loops"}),
         ),
         Check(
             "softmax_loss_vectorized at least 10x faster than the naive loops",
@@ -454,6 +471,8 @@ EXERCISE = Exercise(
             check_speed,
             "no Python loop over examples or classes; index the correct classes with [np.arange(N), y]",
             seconds=30.0,
+            id="softmax_loss_vectorized/speed",
+            properties=frozenset({"speed"}),
         ),
         *(value_check(function, ("loss", "grad"), True, HIDDEN) for function in (*FUNCTIONS, LAYER)),
     ),

@@ -142,6 +142,8 @@ def value_check(function: str, part: str, positive_reg: bool, visibility: str) -
         run=run,
         visibility=visibility,
         hint=hints[part],
+        id=f"{short(function)}/{part}/{'reg>0' if positive_reg else 'reg=0'}/{visibility}",
+        properties=frozenset({f"{function} {part}", reg_label, "non-square"}),
     )
 
 
@@ -173,7 +175,14 @@ def gradient_check(function: str) -> Check:
         points=1,
         run=run,
         hint="your dW is not the derivative of your own loss: compare the two formulas term by term",
+        id=f"{short(function)}/numerical-gradient",
+        properties=frozenset({f"{function} dW consistent with its loss"}),
     )
+
+
+def short(function: str) -> str:
+    """``"naive"`` or ``"vectorized"``: the part of a check id naming ``function``."""
+    return function.removeprefix("svm_loss_")
 
 
 def check_no_loops(session: Session) -> None:
@@ -230,6 +239,8 @@ EXERCISE = Exercise(
             1,
             check_no_loops,
             "compute all scores with X @ W, the margins with broadcasting, dW with one X.T @ ...",
+            id="vectorized/no-loops",
+            properties=frozenset({"no loops"}),
         ),
         Check(
             "svm_loss_vectorized at least 10x faster than the naive loops",
@@ -237,6 +248,8 @@ EXERCISE = Exercise(
             check_speed,
             "no Python loop over examples or classes; build a (N, C) coefficient matrix instead",
             seconds=30.0,
+            id="vectorized/speed",
+            properties=frozenset({"speed"}),
         ),
         *(
             value_check(function, part, positive, HIDDEN)

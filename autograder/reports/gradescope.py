@@ -73,7 +73,12 @@ def _test(check: CheckResult) -> dict[str, Any]:
         "output": output,
         "tags": [check.exercise],
         "visibility": "visible" if check.visibility == "visible" else HIDDEN_VISIBILITY,
-        "extra_data": {"verdict": check.status.value, "seconds": round(check.seconds, 3), **check.details},
+        "extra_data": {
+            "id": check.id,
+            "verdict": check.status.value,
+            "seconds": round(check.seconds, 3),
+            **check.details,
+        },
     }
 
 

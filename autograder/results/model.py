@@ -59,6 +59,9 @@ class CheckResult:
     details : dict
         Measurements for reports and plots (accuracy, losses, ratios...).
         Plain JSON-serialisable values only.
+    id : str
+        The check's stable id (``"svm/vectorized/dW/reg>0/hidden"``), its
+        identity in reports whatever its display name.
     """
 
     name: str
@@ -71,6 +74,7 @@ class CheckResult:
     hint: str = ""
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
 
 
 @dataclass

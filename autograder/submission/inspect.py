@@ -12,6 +12,7 @@ NBSP = "\u00a0"
 IMPORTERS = frozenset({"__import__", "import_module", "exec", "eval", "compile"})
 """Calls that can import a module whose name the AST cannot see."""
 
+
 @dataclass
 class SourceReport:
     """What reading the module told us; every field is plain JSON data.
