@@ -24,8 +24,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 MAX_NOTEBOOK_BYTES = 32 * 1024**2
 """Largest notebook read. Code is small; a notebook with its plots as PNG
 outputs is a few MB; beyond this the reading alone would cost too much."""
@@ -79,6 +77,8 @@ def read_notebook(path: Path) -> Notebook:
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         notebook.notes.append(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB: not read")
         return notebook
+    import nbformat  # here, not at the top: ~1 s of start-up only a notebook needs
+
     try:
         cells = nbformat.read(path, as_version=4).cells
     except Exception as error:  # nbformat raises many kinds on malformed JSON or schema
