@@ -3,7 +3,7 @@
 ``isolation.probe`` finds the layers by trial starts of sandboxed interpreters
 (a quarter of a second, on every grading run before this cache). Its answer
 changes only when the machine does, so as root it is stored in the trusted
-cache ``probe.json`` (``trusted_cache``: root-owned, in ``/run``, which a
+cache ``probe-<installation>.json`` (``trusted_cache``: root-owned, in ``/run``, which a
 reboot empties) under a key describing everything the layers depend on:
 
 - the boot (``/proc/sys/kernel/random/boot_id``), the effective user and its
@@ -35,7 +35,8 @@ from autograder.sandbox import trusted_cache
 if TYPE_CHECKING:
     from autograder.sandbox.isolation import Layers
 
-CACHE_NAME = "probe.json"
+CACHE_NAME = f"probe-{hashlib.sha256(__file__.encode()).hexdigest()[:12]}.json"
+"""One file per installed grader, so that two installations do not overwrite each other's."""
 
 KERNEL_SETTINGS = (
     "/proc/sys/kernel/random/boot_id",

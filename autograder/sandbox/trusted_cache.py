@@ -69,7 +69,7 @@ def write(name: str, document: dict[str, Any]) -> None:
         folder.mkdir(mode=0o755, parents=True, exist_ok=True)
         if not _trusted(os.stat(folder, follow_symlinks=False)):
             return
-        text = json.dumps(document, sort_keys=True)
+        text = json.dumps(document)
         if len(text) > MAX_CACHE_BYTES:
             return
         descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
