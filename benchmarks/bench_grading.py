@@ -80,9 +80,10 @@ def graded(label: str, args: list[str], data_dir: Path) -> tuple[list[_common.Ro
         wall = run(
             autograder("grade", "solutions", *args, "--data-dir", str(data_dir), "--json", str(document))
         )
-        extra = json.loads(document.read_text())["extra_data"]
+        written = json.loads(document.read_text())
+    extra = written["extra_data"]
     own = sum(exercise["seconds"] for exercise in extra["exercises"].values())
-    phases = dict(extra.get("phases") or {"not recorded (grader before phases)": extra["execution_time"]})
+    phases = dict(extra.get("phases") or {"not recorded (grader before phases)": written["execution_time"]})
     # "student" and the import waited for in "child_start" are the exercises' own time
     overhead = {name: seconds for name, seconds in phases.items() if name != "student"}
     if "student" in phases:
