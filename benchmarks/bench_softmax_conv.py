@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (best is kept)")
-    parser.add_argument("--skip-softmax", action="store_true", help="conv and max-pool only (no 1.2 GB matrix)")
+    parser.add_argument(
+        "--skip-softmax", action="store_true", help="conv and max-pool only (no 1.2 GB matrix)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     torch = _common.import_torch()
