@@ -265,15 +265,18 @@ def _masked(dout: np.ndarray, x: np.ndarray, pool_param: dict, out: np.ndarray) 
     maximum more than once or is NaN (the masks then hit more or fewer pixels
     than there are windows): the tie rule needs ``_routed``.
     """
-    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
-    out_shape = out.shape[2:]
+    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))  # pixels in no window stay 0
+    sources = _offsets(x, pool_param, out.shape[2:])
+    targets = _offsets(dx, pool_param, out.shape[2:])
+    finite = bool(np.isfinite(dout).all())  # then dout * mask is 0 off the maxima
     hits = 0
-    for view, target in zip(
-        _offsets(x, pool_param, out_shape), _offsets(dx, pool_param, out_shape), strict=True
-    ):
+    for view, target in zip(sources, targets, strict=True):
         mask = view == out
         hits += np.count_nonzero(mask)
-        np.copyto(target, dout, where=mask)
+        if finite:
+            np.multiply(dout, mask, out=target)
+        else:
+            np.copyto(target, dout, where=mask)
     return dx if hits == out.size and np.all(out == out) else None
 
 

@@ -587,6 +587,17 @@ def test_max_pool_fast_routes_nan_like_naive(where):
     )
 
 
+def test_max_pool_fast_keeps_zeros_off_the_maxima_for_an_infinite_upstream_gradient():
+    """inf * 0 would be NaN: a non-finite dout must not leak into the non-maximal pixels."""
+    x, pool_param, dout = pool_data((2, 3, 8, 8, 2, 2, 2), seed=11)
+    dout[0, 0, 0, 0], dout[1, 2, 3, 3] = np.inf, -np.inf
+    dx = FAST.max_pool_backward_fast(dout, FAST.max_pool_forward_fast(x, pool_param)[1])
+    np.testing.assert_array_equal(
+        dx, conv.max_pool_backward_naive(dout, conv.max_pool_forward_naive(x, pool_param)[1])
+    )
+    assert not np.isnan(dx).any()
+
+
 @pytest.mark.parametrize("impl", POOL_IMPLS)
 def test_max_pool_backward_numerical_gradient(impl):
     forward, backward = POOL_IMPLS[impl]
@@ -601,7 +612,7 @@ OFFSET_LOOPS = {
     "conv_backward_fast": ["range(HH)", "range(WW)"],  # the col2im scatter
     "_offsets": ["range(pool_param['pool_height'])", "range(pool_param['pool_width'])"],
     "_largest": ["views[1:]"],
-    "_masked": ["zip(_offsets(x, pool_param, out_shape), _offsets(dx, pool_param, out_shape), strict=True)"],
+    "_masked": ["zip(sources, targets, strict=True)"],
 }
 """The only loops of the fast layers: over kernel / window offsets (one whole-array
 operation per offset), never over images, channels or positions."""
