@@ -4,6 +4,11 @@ Exit status 0 whenever a command completed, whatever a score; 2 for a usage
 error; 3 for a grader fault, after writing a results file that says so.
 Each command is an ``add_*`` function registering its sub-parser and the
 function that runs it; ``COMMANDS`` lists them.
+
+Start-up is kept short (a student runs ``grade`` again and again): this module
+imports nothing beyond the standard library at load time, and each ``run_*``
+function imports only what its command needs; ``--version`` and ``--help``
+import neither NumPy nor the grading engine (``tests/test_startup.py``).
 """
 
 from __future__ import annotations
@@ -14,19 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autograder import __version__
-from autograder.batch import plan, run_batch
-from autograder.build import BuildError, MarkerError, build, drift, release
-from autograder.checks import EXERCISES
-from autograder.executors import make_executor
-from autograder.gradescope_bundle import build_bundle
-from autograder.grading import Options, grade
-from autograder.references import solutions_dir
-from autograder.reports import to_text, write_gradescope
-from autograder.reports.files import write_atomic
-from autograder.reports.html import to_html
-from autograder.reports.plots import save_figures
-from autograder.reports.safe import json_text
-from autograder.reports.visibility import instructor_document
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -39,6 +31,8 @@ EXIT_SETUP_FAILED = 1
 
 def exercise_list(text: str) -> tuple[str, ...]:
     """Parse ``--only knn,svm`` into known exercise ids."""
+    from autograder.checks import EXERCISES
+
     ids = tuple(part.strip() for part in text.split(",") if part.strip())
     unknown = [e for e in ids if e not in EXERCISES]
     if unknown or not ids:
@@ -73,6 +67,10 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
 
 def run_grade(args: argparse.Namespace) -> int:
     """Grade ``args.submission`` and print (and write) the results."""
+    from autograder.grading import Options, grade
+    from autograder.references import solutions_dir
+    from autograder.reports import to_text, write_gradescope
+
     absent = [str(path) for path in args.submission if not path.exists()]
     if absent:
         print(f"autograder: not found: {', '.join(absent)}", file=sys.stderr)
@@ -92,10 +90,19 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.json:
         write_gradescope(result, args.json)
     if args.plots:
+        from autograder.reports.plots import save_figures
+
         save_figures(result, args.plots)
     if args.html:
+        from autograder.reports.files import write_atomic
+        from autograder.reports.html import to_html
+
         write_atomic(args.html, to_html(result, f"Feedback for {args.submission[0].name}"))
     if args.instructor_json:
+        from autograder.reports.files import write_atomic
+        from autograder.reports.safe import json_text
+        from autograder.reports.visibility import instructor_document
+
         write_atomic(args.instructor_json, json_text(instructor_document(result)))
     return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
 
@@ -124,6 +131,9 @@ def add_batch(commands: argparse._SubParsersAction) -> None:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     """Grade every submission of ``args.submissions`` into ``args.out``."""
+    from autograder.batch import plan, run_batch
+    from autograder.executors import make_executor
+
     if not args.submissions.is_dir():
         print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -154,6 +164,8 @@ def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:
     """Write the Gradescope autograder zip."""
+    from autograder.gradescope_bundle import build_bundle
+
     print(build_bundle(args.out, args.mode, args.only, args.data_dir))
     return EXIT_OK
 
@@ -216,6 +228,8 @@ def add_build(commands: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build, or with ``--check`` name the files that differ (exit 1)."""
+    from autograder.build import BuildError, MarkerError, build, drift
+
     try:
         if args.check:
             differences = drift(args.root)
@@ -239,6 +253,8 @@ def add_release(commands: argparse._SubParsersAction) -> None:
 
 def run_release(args: argparse.Namespace) -> int:
     """Write the release and say what it holds."""
+    from autograder.build import BuildError, MarkerError, release
+
     try:
         files = release(args.root, args.destination, args.data_dir)
     except (MarkerError, BuildError) as error:
@@ -261,6 +277,9 @@ def add_check(commands: argparse._SubParsersAction) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Grade the student's folder in dev mode and print the report."""
+    from autograder.grading import Options, grade
+    from autograder.reports import to_text
+
     folder = args.folder or (Path("assignments") if Path("assignments").is_dir() else Path())
     if not folder.is_dir():
         print(f"autograder: {folder} is not a folder", file=sys.stderr)

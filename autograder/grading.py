@@ -33,6 +33,7 @@ from autograder.checks.base import (
     Exercise,
     Session,
 )
+from autograder.phases import PhaseClock
 from autograder.references import (
     ReferenceUnavailable,
     StudentStandIn,
@@ -95,29 +96,38 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     """
     isolation.require_layers()
     started = time.monotonic()
+    clock = PhaseClock()
+    with clock.timed("probe"):
+        isolation.probe()
     exercises = [EXERCISES[e] for e in (options.only or EXERCISES)]
     paths = [handed_in] if isinstance(handed_in, Path) else list(handed_in)
     secret = course_secret() if options.mode == "test" else b""
     with tempfile.TemporaryDirectory(prefix="autograder-intake-") as work:
         try:
-            submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
+            with clock.timed("intake"):
+                submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
         except SubmissionRefused as refusal:
             seed = options.seed if options.seed is not None else 0
             results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
         else:
             seed = hidden_seed(submission, options, secret)
-            results = [grade_exercise(exercise, submission, options, seed, secret) for exercise in exercises]
+            results = [
+                grade_exercise(exercise, submission, options, seed, secret, clock) for exercise in exercises
+            ]
             if results:
                 results[0].notes += submission.notes
                 if submission.ignored:
                     ignored = ", ".join(submission.ignored[:20])
                     results[0].notes.append(f"ignored (not an exercise module): {ignored}")
+    with clock.timed("environment"):
+        recorded = environment()
     return GradingResult(
         exercises=results,
         mode=options.mode,
         seed=seed,
-        environment=environment(),
+        environment=recorded,
         execution_time=time.monotonic() - started,
+        phases=clock.rounded(),
     )
 
 
@@ -142,10 +152,16 @@ def environment() -> dict[str, Any]:
 
 
 def grade_exercise(
-    exercise: Exercise, submission: Submission, options: Options, seed: int, secret: bytes = b""
+    exercise: Exercise,
+    submission: Submission,
+    options: Options,
+    seed: int,
+    secret: bytes = b"",
+    clock: PhaseClock | None = None,
 ) -> ExerciseResult:
     """Run every check of ``exercise`` that ``options.mode`` selects; hidden
-    inputs come from ``seed`` keyed by the course ``secret``."""
+    inputs come from ``seed`` keyed by the course ``secret`` (timing phases on ``clock``)."""
+    clock = clock or PhaseClock()
     checks = exercise.checks_for(options.mode)
     path = submission.modules.get(exercise.id)
     if path is None:
@@ -157,11 +173,14 @@ def grade_exercise(
         )
     if source.banned:
         return _banned(exercise, checks, source.banned, source)
-    run = ExerciseRun(exercise, path, source, options, seed, secret)
+    run = ExerciseRun(exercise, path, source, options, seed, secret, clock)
+    timed_before, started = sum(clock.seconds.values()), time.monotonic()
     try:
         results = [run_check(run, check) for check in checks]
     finally:
         run.close()
+    # the checks' own time in the grader: what the phases timed inside them leave
+    clock.add("checks", time.monotonic() - started - (sum(clock.seconds.values()) - timed_before))
     if run.banned_attempts:
         return _banned(exercise, checks, sorted(run.banned_attempts), source)
     breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
@@ -264,11 +283,20 @@ class ExerciseRun:
 
     A child is started when a check first needs one, and started anew after
     a child dies (timeout, crash), so one runaway check does not cost the
-    others their points. A failed import is final for the exercise.
+    others their points. A failed import is final for the exercise. Child
+    starts and stops, the student's replies and dataset loads are timed on
+    ``clock`` (``autograder.phases``).
     """
 
     def __init__(
-        self, exercise: Exercise, path: Path, source: SourceReport, options: Options, seed: int, secret: bytes
+        self,
+        exercise: Exercise,
+        path: Path,
+        source: SourceReport,
+        options: Options,
+        seed: int,
+        secret: bytes,
+        clock: PhaseClock | None = None,
     ):
         self.exercise = exercise
         self.path = path
@@ -289,6 +317,8 @@ class ExerciseRun:
         self._start_failure: ChildDied | None = None
         self._once: dict[str, tuple[bool, Any]] = {}
         self.datasets: dict[str, datasets.Dataset] = {}
+        self.clock = clock or PhaseClock()
+        self._start_wait = 0.0
 
     def child(self) -> Child:
         """The live child, started if needed."""
@@ -302,10 +332,14 @@ class ExerciseRun:
                 Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
             )
         try:
-            self._child = Child(self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned)
+            with self.clock.timed("child_start"):
+                self._child = Child(
+                    self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned
+                )
         except ChildDied as failure:
             self._start_failure = failure
             raise
+        self._start_wait = self._child.waited
         return self._child
 
     def once(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -334,9 +368,10 @@ class ExerciseRun:
         when it is nowhere on disk; ``DataUnavailable`` if that fails too."""
         if name not in self.datasets:
             try:
-                self.datasets[name] = datasets.load(
-                    name, self.data_dir, download=True, progress=sys.stderr.isatty()
-                )
+                with self.clock.timed("datasets"):
+                    self.datasets[name] = datasets.load(
+                        name, self.data_dir, download=True, progress=sys.stderr.isatty()
+                    )
             except datasets.DatasetUnavailable as error:
                 raise DataUnavailable(str(error)) from None
         return self.datasets[name]
@@ -347,7 +382,9 @@ class ExerciseRun:
 
     def _retire(self) -> None:
         if self._child is not None:
-            self._child.close()
+            with self.clock.timed("child_stop"):
+                self._child.close()
+            self.clock.add("student", self._child.waited - self._start_wait)
             self.banned_attempts |= self._child.banned_attempts
             self.waited += self._child.waited
             self.peak_rss = max(self.peak_rss, self._child.peak_rss)

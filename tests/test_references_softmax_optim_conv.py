@@ -484,6 +484,8 @@ POOL_CASES = [
     _pool_case(2, 2, 6, 6, 1, 1, 1),
     _pool_case(1, 3, 4, 5, 4, 5, 1),  # global pooling
     _pool_case(2, 2, 10, 8, 4, 3, 3),  # leftover rows / columns unused
+    _pool_case(2, 3, 9, 11, 2, 2, 3),  # gaps between windows (stride > pool), leftovers
+    _pool_case(2, 2, 9, 7, 2, 2, 2),  # tiling windows, leftover row and column
 ]
 POOL_IMPLS = {
     "naive": (conv.max_pool_forward_naive, conv.max_pool_backward_naive),
@@ -549,10 +551,18 @@ def test_max_pool_tie_goes_to_first_maximum_in_row_major_order(impl):
     np.testing.assert_array_equal(backward(dout, cache), expected)
 
 
-def test_max_pool_fast_matches_naive_with_many_ties():
+@pytest.mark.parametrize(
+    "pool_param",
+    [
+        {"pool_height": 3, "pool_width": 2, "stride": 2},  # overlapping rows: argmax routing
+        {"pool_height": 2, "pool_width": 2, "stride": 2},  # tiling: masks see the ties, fall back
+        {"pool_height": 2, "pool_width": 1, "stride": 3},  # gaps between windows
+    ],
+    ids=["overlap", "tiles", "gaps"],
+)
+def test_max_pool_fast_matches_naive_with_many_ties(pool_param):
     rng = np.random.default_rng(9)
     x = rng.integers(0, 3, size=(2, 3, 9, 8)).astype(np.float64)
-    pool_param = {"pool_height": 3, "pool_width": 2, "stride": 2}
     out_n, cache_n = conv.max_pool_forward_naive(x, pool_param)
     dout = rng.standard_normal(out_n.shape)
     out_f, cache_f = FAST.max_pool_forward_fast(x, pool_param)
@@ -561,6 +571,31 @@ def test_max_pool_fast_matches_naive_with_many_ties():
         FAST.max_pool_backward_fast(dout, cache_f),
         conv.max_pool_backward_naive(dout, cache_n),
     )
+
+
+@pytest.mark.parametrize("where", [(0, 0, 0, 1), (1, 2, 5, 4)])
+def test_max_pool_fast_routes_nan_like_naive(where):
+    """A NaN is its window's maximum (np.argmax picks the first NaN): same in both."""
+    x, pool_param, dout = pool_data((2, 3, 8, 8, 2, 2, 2), seed=7)
+    x[where] = np.nan
+    x[0, 1, 0, :2] = 9.0  # one window with two maxima: its extra hit offsets the NaN window's
+    out_n, cache_n = conv.max_pool_forward_naive(x, pool_param)
+    out_f, cache_f = FAST.max_pool_forward_fast(x, pool_param)
+    np.testing.assert_array_equal(out_f, out_n)
+    np.testing.assert_array_equal(
+        FAST.max_pool_backward_fast(dout, cache_f), conv.max_pool_backward_naive(dout, cache_n)
+    )
+
+
+def test_max_pool_fast_keeps_zeros_off_the_maxima_for_an_infinite_upstream_gradient():
+    """inf * 0 would be NaN: a non-finite dout must not leak into the non-maximal pixels."""
+    x, pool_param, dout = pool_data((2, 3, 8, 8, 2, 2, 2), seed=11)
+    dout[0, 0, 0, 0], dout[1, 2, 3, 3] = np.inf, -np.inf
+    dx = FAST.max_pool_backward_fast(dout, FAST.max_pool_forward_fast(x, pool_param)[1])
+    np.testing.assert_array_equal(
+        dx, conv.max_pool_backward_naive(dout, conv.max_pool_forward_naive(x, pool_param)[1])
+    )
+    assert not np.isnan(dx).any()
 
 
 @pytest.mark.parametrize("impl", POOL_IMPLS)
@@ -573,15 +608,21 @@ def test_max_pool_backward_numerical_gradient(impl):
     assert_close(dx, dx_num, rtol=1e-8)
 
 
-def test_fast_layers_have_no_loops_except_the_kernel_offset_scatter():
+OFFSET_LOOPS = {
+    "conv_backward_fast": ["range(HH)", "range(WW)"],  # the col2im scatter
+    "_offsets": ["range(pool_param['pool_height'])", "range(pool_param['pool_width'])"],
+    "_largest": ["views[1:]"],
+    "_masked": ["zip(sources, targets, strict=True)"],
+}
+"""The only loops of the fast layers: over kernel / window offsets (one whole-array
+operation per offset), never over images, channels or positions."""
+
+
+def test_fast_layers_have_no_loops_except_over_kernel_offsets():
     tree = ast.parse((ROOT / "solutions/_fast_conv.py").read_text())
     for func in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
         loops = [n for n in ast.walk(func) if isinstance(n, (ast.For, ast.While, ast.comprehension))]
-        if func.name == "conv_backward_fast":
-            # Two nested loops over range(HH) and range(WW), nothing else.
-            assert [ast.unparse(n.iter) for n in loops] == ["range(HH)", "range(WW)"]
-        else:
-            assert not loops, func.name
+        assert [ast.unparse(n.iter) for n in loops] == OFFSET_LOOPS.get(func.name, []), func.name
 
 
 # ----------------------------------------------------------------------- stubs

@@ -42,6 +42,7 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
             "mode": result.mode,
             "grader_fault": result.grader_fault,
             **result.environment,
+            "phases": result.phases,
             "exercises": {
                 e.exercise: {
                     "score": e.score,

@@ -2,21 +2,24 @@
 gradient-check errors, and score histograms of a batch.
 
 Rendered with matplotlib's Agg backend (no display needed) to PNG bytes, so
-that a report can write them to files or embed them in HTML.
+that a report can write them to files or embed them in HTML. matplotlib is
+imported when the first figure is drawn (``_pyplot``), not with this module:
+it costs about half a second that a report without figures need not pay.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from autograder.results import GradingResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LOG_FLOOR = 1e-16
 """Smallest error drawn on the log axis: an exact gradient (error 0) is shown
@@ -26,10 +29,21 @@ HISTOGRAM_BINS = 10
 """Bins of a score histogram: tenths of the exercise's points."""
 
 
-def _png(figure: plt.Figure) -> bytes:
+@functools.cache
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
+    _pyplot().close(figure)
     return buffer.getvalue()
 
 
@@ -43,7 +57,7 @@ def training_curve(epoch_losses: list[float], title: str = "training loss") -> b
     finite = np.isfinite(losses)
     if not finite.all():
         title += f" ({np.count_nonzero(~finite)} non-finite epochs not drawn)"
-    figure, axes = plt.subplots(figsize=(5, 3.2))
+    figure, axes = _pyplot().subplots(figsize=(5, 3.2))
     axes.plot(np.arange(1, len(losses) + 1), np.where(finite, losses, np.nan), marker="o")
     axes.set(xlabel="epoch", ylabel="mean cross-entropy", title=title)
     axes.grid(alpha=0.3)
@@ -53,7 +67,7 @@ def training_curve(epoch_losses: list[float], title: str = "training loss") -> b
 def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix") -> bytes:
     """Heat map of a 10 x 10 confusion matrix (rows: true label), as a PNG."""
     matrix = np.asarray(confusion)
-    figure, axes = plt.subplots(figsize=(4.6, 4))
+    figure, axes = _pyplot().subplots(figsize=(4.6, 4))
     image = axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         colour = "white" if count > matrix.max() / 2 else "black"
@@ -66,7 +80,7 @@ def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix
 def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gradient checks") -> bytes:
     """Bar chart of each gradient check's largest relative error (log scale),
     with the tolerance drawn as a line, as a PNG."""
-    figure, axes = plt.subplots(figsize=(6, 0.45 * len(errors) + 1.2))
+    figure, axes = _pyplot().subplots(figsize=(6, 0.45 * len(errors) + 1.2))
     values = np.maximum(np.asarray(list(errors.values()), dtype=float), LOG_FLOOR)
     colours = ["tab:green" if value <= tolerance else "tab:red" for value in values]
     axes.barh(range(len(errors)), values, color=colours)
@@ -80,7 +94,7 @@ def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gr
 
 def score_histogram(scores: list[float], max_score: float, title: str) -> bytes:
     """Histogram of the scores of one exercise over a batch, as a PNG."""
-    figure, axes = plt.subplots(figsize=(4, 2.6))
+    figure, axes = _pyplot().subplots(figsize=(4, 2.6))
     bins = np.linspace(0, max_score or 1.0, HISTOGRAM_BINS + 1)
     axes.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
     axes.set(xlabel="score", ylabel="submissions", title=title)

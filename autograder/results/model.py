@@ -140,6 +140,8 @@ class GradingResult:
         Grader version, numpy and BLAS versions, isolation level.
     execution_time : float
         Wall-clock seconds of the whole grading run.
+    phases : dict
+        Seconds per phase of the run (``autograder.phases``).
     """
 
     exercises: list[ExerciseResult]
@@ -147,6 +149,7 @@ class GradingResult:
     seed: int
     environment: dict[str, Any]
     execution_time: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def score(self) -> float:

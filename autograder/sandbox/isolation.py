@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.sandbox import probe_cache
+
 SANDBOX_USER = "autograder-sandbox"
 """The unprivileged account student code runs as (made by ``sandbox-setup``)."""
 
@@ -471,7 +473,15 @@ def unmount(path: str) -> None:
 
 @functools.cache
 def probe() -> Layers:
-    """The layers that work on this machine, found by trial; cached per process."""
+    """The layers that work on this machine, found by trial; cached per process and,
+    as root, per boot and configuration (``probe_cache``)."""
+    layers = probe_cache.remembered(_probe_by_trial)
+    if layers.cgroups:
+        sweep_stale()
+    return layers
+
+
+def _probe_by_trial() -> Layers:
     missing: list[str] = []
     root = os.geteuid() == 0
     try:
@@ -500,9 +510,7 @@ def probe() -> Layers:
         if drop == "bwrap":
             candidate = replace(candidate, unshare=shutil.which("unshare"))
     cgroups = _cgroups_writable()
-    if cgroups:
-        sweep_stale()
-    else:
+    if not cgroups:
         missing.append("cgroups (no writable v1 memory and pids hierarchies)")
     disk = _tmpfs_mountable()
     if not disk:
@@ -646,6 +654,7 @@ def setup(required: tuple[str, ...] = SETUP_REQUIRES) -> tuple[list[str], list[s
     for controller in RunCgroup.CONTROLLERS:
         with contextlib.suppress(OSError):
             (CGROUP_ROOT / controller / CGROUP_GROUP).mkdir(exist_ok=True)
+    probe_cache.forget()
     probe.cache_clear()
     stale = sweep_stale() if probe().cgroups else []
     if stale:
