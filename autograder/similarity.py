@@ -1,0 +1,351 @@
+"""Which submissions of a class share their code: every pair, per exercise.
+
+Flow: each student's entry goes through the grading intake
+(``batch.gradable_folder`` then ``submission.formats.open_submission``), so a
+zip, a notebook and the CS231n layout give the very module text that grading
+would run; that text is read, never run. Each module is fingerprinted once
+with copydetect (winnowing over pygments tokens, the MOSS method), with the
+released stub of its exercise as boilerplate: k-grams the stub holds are
+dropped, so the scaffolding every student shares (signatures, docstrings,
+``dW = np.zeros(W.shape)``) counts for nothing. The pairs are then compared in
+blocks on the batch's executor (a local pool or Dask) and the pairs above the
+threshold are compared once more in this process for the highlighted regions.
+
+Why renames, reformatting and reordering do not hide a copy: copydetect's
+tokenizer (``copydetect.utils.filter_code``) replaces every variable,
+attribute and function name by one letter (``V``, ``F``, ``O`` for classes)
+and every string by ``S``, and drops comments and whitespace; fingerprints are
+hashes of 25-character windows of that text, compared as sets, so their order
+in the file does not matter (only the windows spanning the seam between two
+moved functions are lost). Keywords, builtins, numbers and operators are kept.
+
+The fingerprints' hashes are Python's ``hash`` of strings, which differs
+between processes: every fingerprint, the stub's included, is computed in
+this process and only compared (as plain integers) in the workers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from copydetect import CodeFingerprint, compare_files
+
+from autograder.batch import UnsupportedSubmission, gradable_folder
+from autograder.references import solutions_dir
+from autograder.reports.files import write_atomic
+from autograder.submission.formats import SubmissionRefused, open_submission
+
+NOISE_TOKENS = 25
+"""Length of a fingerprinted window, in characters of the filtered text (a
+name is one character there): copydetect's default noise threshold. Shorter
+windows match idioms every solution shares (``V=V.V(V,V=1)``); with 25, the
+independent SVM implementations of tests/similarity_class share at most 13 %
+of their code, the copies 83 % or more."""
+
+WINDOW = 1
+"""Winnowing window: 1 keeps every k-gram's hash (copydetect's default, its
+guarantee threshold equal to the noise threshold), so any match of
+``NOISE_TOKENS`` characters is found; fingerprinting costs about as much as
+one comparison of a pair, so nothing is gained by a sparser selection."""
+
+DEFAULT_THRESHOLD = 0.3
+"""Pairs at or above this similarity are shown in the page. Measured on
+tests/similarity_class (SVM): three independently written correct modules
+share at most 0.13 with one another or the reference; a renamed and
+reformatted copy scores 0.83, a reordered copy 1.0, and a module with one of
+its two functions copied about 0.5. 0.3 sits at more than twice the highest
+independent pair and catches half a module copied."""
+
+BLOCK = 64
+"""Students per side of the block of pairs one task compares: 64 x 64 = 4,096
+comparisons (a few seconds) for 128 fingerprints shipped to the worker
+(about 3 MB), so shipping stays small against the work."""
+
+CSV_NAME = "similarity.csv"
+HTML_NAME = "similarity.html"
+
+
+@dataclass(frozen=True)
+class Prints:
+    """The fingerprints of one module, as copydetect's ``compare_files`` reads
+    them (same attribute names), in plain Python integers so that they pickle
+    small for a worker.
+
+    Attributes
+    ----------
+    k : int
+        Window length (``NOISE_TOKENS``).
+    hashes : set of int
+        Hashes of the windows kept, the stub's removed.
+    hash_idx : dict of int to list of int
+        Positions of each hash in ``filtered_code``.
+    filtered_code : str
+        The tokenized text (names ``V``/``F``/``O``, strings ``S``, no comments).
+    token_coverage : int
+        Characters of ``filtered_code`` covered by a kept window: the denominator
+        of the similarity, so the stub's scaffolding counts on neither side.
+    offsets : ndarray of shape (M, 2)
+        copydetect's map from positions in ``filtered_code`` to the raw text.
+    """
+
+    k: int
+    hashes: set[int]
+    hash_idx: dict[int, list[int]]
+    filtered_code: str
+    token_coverage: int
+    offsets: np.ndarray
+
+
+def fingerprint(text: str, boilerplate: np.ndarray) -> Prints:
+    """Fingerprints of a Python module's ``text``, without the ``boilerplate`` hashes."""
+    found = CodeFingerprint("module.py", NOISE_TOKENS, WINDOW, boilerplate, fp=io.StringIO(text))
+    return Prints(
+        k=found.k,
+        hashes={int(h) for h in found.hashes},
+        hash_idx={int(h): [int(i) for i in where] for h, where in found.hash_idx.items()},
+        filtered_code=found.filtered_code,
+        token_coverage=int(found.token_coverage),
+        offsets=found.offsets,
+    )
+
+
+def boilerplate_hashes(stub: str) -> np.ndarray:
+    """Every window hash of the stub (copydetect computes boilerplate with window 1)."""
+    found = CodeFingerprint("stub.py", NOISE_TOKENS, 1, fp=io.StringIO(stub))
+    return np.unique(np.array(sorted(found.hashes), dtype=np.int64))
+
+
+def released_stub(exercise: str) -> str | None:
+    """The stub students were given: ``assignments/<id>.py`` of the checkout,
+    else the build's stub of the installed reference; None when neither exists."""
+    checkout = Path(__file__).resolve().parent.parent / "assignments" / f"{exercise}.py"
+    if checkout.is_file():
+        return checkout.read_text(encoding="utf-8")
+    folder = solutions_dir()
+    if folder is None or not (folder / f"{exercise}.py").is_file():
+        return None
+    from autograder.build import strip_solutions
+
+    reference = folder / f"{exercise}.py"
+    return strip_solutions(reference.read_text(encoding="utf-8"), str(reference))
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two students' modules of one exercise, compared.
+
+    Attributes
+    ----------
+    exercise, student_a, student_b : str
+        What was compared (``student_a`` sorts first).
+    a_to_b : float
+        Share of A's code (stub discounted) also found in B's.
+    b_to_a : float
+        Share of B's code also found in A's.
+    shared_tokens : int
+        Characters of A's filtered text inside a shared window.
+    """
+
+    exercise: str
+    student_a: str
+    student_b: str
+    a_to_b: float
+    b_to_a: float
+    shared_tokens: int
+
+    @property
+    def similarity(self) -> float:
+        """The larger share: a short module copied into a long one is still a copy."""
+        return max(self.a_to_b, self.b_to_a)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A pair above the threshold with both texts and their shared regions.
+
+    ``slices_a`` and ``slices_b`` are ndarrays of shape (2, M): start and end
+    (exclusive) of each shared region in the raw text.
+    """
+
+    pair: Pair
+    text_a: str
+    text_b: str
+    slices_a: np.ndarray
+    slices_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class ClassSimilarity:
+    """Everything the report shows.
+
+    Attributes
+    ----------
+    pairs : list of Pair
+        Every pair compared, most similar first.
+    shown : list of Shown
+        The pairs at or above ``threshold``, in the same order.
+    problems : list of (str, str)
+        Student and why a module was not compared.
+    threshold : float
+    students : int
+        Entries of the submissions folder.
+    """
+
+    pairs: list[Pair]
+    shown: list[Shown]
+    problems: list[tuple[str, str]]
+    threshold: float
+    students: int
+
+
+def read_modules(entry: Path, exercises: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The module text of each exercise in a student's entry, through the grading intake.
+
+    Returns
+    -------
+    texts : dict of str to str
+        Exercise id to module text, for the modules found and readable.
+    problems : list of str
+        Why an exercise's module is absent or unreadable (the whole entry's
+        refusal when the intake refuses it).
+    """
+    with tempfile.TemporaryDirectory(prefix="autograder-similarity-") as work:
+        try:
+            with gradable_folder(entry) as folder:
+                submission = open_submission([folder], list(exercises), Path(work))
+        except (UnsupportedSubmission, SubmissionRefused) as refused:
+            return {}, [str(refused)]
+        except Exception as error:  # whatever a hostile entry makes the intake raise
+            return {}, [f"cannot read the submission: {type(error).__name__}: {error}"]
+        texts: dict[str, str] = {}
+        problems = [f"{e}: no module handed in" for e in exercises if e not in submission.modules]
+        for exercise, path in submission.modules.items():
+            try:
+                texts[exercise] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                problems.append(f"{exercise}: cannot read {path.name}: {error}")
+    return texts, problems
+
+
+def compare_block(
+    rows: list[tuple[int, Prints]], columns: list[tuple[int, Prints]]
+) -> list[tuple[int, int, float, float, int]]:
+    """Compare every pair ``i < j`` of a block (runs in a worker).
+
+    Returns
+    -------
+    list of (i, j, i_to_j, j_to_i, shared_tokens)
+    """
+    found = []
+    for i, first in rows:
+        for j, second in columns:
+            if i < j:
+                shared, (forward, backward), _ = compare_files(first, second)
+                found.append((i, j, float(forward), float(backward), int(shared)))
+    return found
+
+
+def blocks(count: int, size: int = BLOCK) -> Iterator[tuple[range, range]]:
+    """Square blocks of index pairs covering every ``i < j`` below ``count`` once."""
+    starts = range(0, count, size)
+    for row in starts:
+        for column in starts:
+            if column >= row:
+                yield range(row, min(row + size, count)), range(column, min(column + size, count))
+
+
+def compare_class(
+    students: Sequence[tuple[str, Path]],
+    exercises: Sequence[str],
+    executor: Executor,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> ClassSimilarity:
+    """Compare every pair of students' modules, per exercise.
+
+    Parameters
+    ----------
+    students : sequence of (str, Path)
+        Name and entry of each student (as ``batch.plan`` names them).
+    exercises : sequence of str
+        Exercise ids to compare.
+    executor : Executor
+        Where the blocks of pairs are compared.
+    threshold : float
+        Pairs at or above it get their texts side by side.
+    """
+    problems: list[tuple[str, str]] = []
+    modules: dict[str, list[tuple[str, str]]] = {e: [] for e in exercises}
+    for name, entry in students:
+        texts, why = read_modules(entry, exercises)
+        problems += [(name, line) for line in why]
+        for exercise, text in texts.items():
+            modules[exercise].append((name, text))
+    pairs: list[Pair] = []
+    prints: dict[str, list[Prints]] = {}
+    for exercise, found in modules.items():
+        stub = released_stub(exercise)
+        if stub is None:
+            problems.append(
+                ("(all)", f"{exercise}: no released stub found; its scaffolding counts as shared")
+            )
+        boilerplate = boilerplate_hashes(stub or "")
+        prints[exercise] = [fingerprint(text, boilerplate) for _, text in found]
+    futures = {
+        executor.submit(
+            compare_block,
+            [(i, prints[exercise][i]) for i in rows],
+            [(j, prints[exercise][j]) for j in columns],
+        ): exercise
+        for exercise in exercises
+        for rows, columns in blocks(len(prints[exercise]))
+    }
+    for future in as_completed(futures):
+        exercise = futures[future]
+        names = [name for name, _ in modules[exercise]]
+        pairs += [Pair(exercise, names[i], names[j], *scores) for i, j, *scores in future.result()]
+    pairs.sort(key=lambda p: (-p.similarity, -p.shared_tokens, p.exercise, p.student_a, p.student_b))
+    shown = [_shown(pair, modules, prints) for pair in pairs if pair.similarity >= threshold]
+    return ClassSimilarity(pairs, shown, problems, threshold, len(students))
+
+
+def _shown(pair: Pair, modules: dict[str, list[tuple[str, str]]], prints: dict[str, list[Prints]]) -> Shown:
+    """Compare a flagged pair again, here, for the regions to highlight."""
+    index = {name: i for i, (name, _) in enumerate(modules[pair.exercise])}
+    a, b = index[pair.student_a], index[pair.student_b]
+    _, _, (slices_a, slices_b) = compare_files(prints[pair.exercise][a], prints[pair.exercise][b])
+    return Shown(pair, modules[pair.exercise][a][1], modules[pair.exercise][b][1], slices_a, slices_b)
+
+
+def similarity_csv(result: ClassSimilarity) -> str:
+    """One row per pair, most similar first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["exercise", "student_a", "student_b", "a_to_b", "b_to_a", "shared_tokens"])
+    for p in result.pairs:
+        writer.writerow(
+            [p.exercise, p.student_a, p.student_b, f"{p.a_to_b:.4f}", f"{p.b_to_a:.4f}", p.shared_tokens]
+        )
+    return buffer.getvalue()
+
+
+def write_similarity(
+    students: Sequence[tuple[str, Path]],
+    exercises: Sequence[str],
+    out: Path,
+    executor: Executor,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> ClassSimilarity:
+    """Compare the class and write ``OUT/similarity.csv`` and ``OUT/similarity.html``."""
+    from autograder.reports.similarity_html import similarity_html
+
+    result = compare_class(students, exercises, executor, threshold)
+    write_atomic(out / CSV_NAME, similarity_csv(result))
+    write_atomic(out / HTML_NAME, similarity_html(result))
+    return result
