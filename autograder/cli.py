@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from autograder import __version__
 from autograder.batch import plan, run_batch
@@ -140,10 +141,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
     similarity = args.threshold
-    if args.similarity and similarity is None:
-        from autograder.similarity import DEFAULT_THRESHOLD
-
-        similarity = DEFAULT_THRESHOLD
+    if args.similarity or similarity is not None:
+        found = similarity_module()
+        if found is None:
+            return EXIT_USAGE
+        similarity = found.DEFAULT_THRESHOLD if similarity is None else similarity
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
         report = run_batch(jobs, args.out, executor, similarity=similarity)
     print(
@@ -166,10 +168,21 @@ def add_similarity(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(run=run_similarity)
 
 
+def similarity_module() -> ModuleType | None:
+    """``autograder.similarity``, or None after saying which package is missing."""
+    try:
+        from autograder import similarity
+    except ModuleNotFoundError as missing:
+        print(f"autograder: {missing}", file=sys.stderr)
+        return None
+    return similarity
+
+
 def run_similarity(args: argparse.Namespace) -> int:
     """Compare every pair of ``args.submissions`` per exercise into ``args.out``."""
-    from autograder.similarity import DEFAULT_THRESHOLD, HTML_NAME, write_similarity
-
+    similarity = similarity_module()
+    if similarity is None:
+        return EXIT_USAGE
     if not args.submissions.is_dir():
         print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
         return EXIT_USAGE
@@ -177,14 +190,15 @@ def run_similarity(args: argparse.Namespace) -> int:
         print("autograder: --out must be outside the submissions folder", file=sys.stderr)
         return EXIT_USAGE
     students = [(job.student, Path(job.entry)) for job in plan(args.submissions, "dev", args.only, None)]
-    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    threshold = similarity.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
-        result = write_similarity(students, args.only or list(EXERCISES), args.out, executor, threshold)
+        exercises = args.only or list(EXERCISES)
+        result = similarity.write_similarity(students, exercises, args.out, executor, threshold)
     for student, why in result.problems:
         print(f"not compared: {student}: {why}")
     print(
         f"compared {len(result.pairs)} pairs, {len(result.shown)} at or above {threshold:g}; "
-        f"see {args.out / HTML_NAME}"
+        f"see {args.out / similarity.HTML_NAME}"
     )
     return EXIT_OK
 

@@ -35,7 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from copydetect import CodeFingerprint, compare_files
+
+try:
+    from copydetect import CodeFingerprint, compare_files
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        'code similarity needs copydetect: pip install "dl-autograder[similarity]"', name="copydetect"
+    ) from missing
 
 from autograder.batch import UnsupportedSubmission, gradable_folder
 from autograder.references import solutions_dir
@@ -252,7 +258,7 @@ def compare_block(
     return found
 
 
-def blocks(count: int, size: int = BLOCK) -> Iterator[tuple[range, range]]:
+def blocks(count: int, size: int) -> Iterator[tuple[range, range]]:
     """Square blocks of index pairs covering every ``i < j`` below ``count`` once."""
     starts = range(0, count, size)
     for row in starts:
@@ -304,7 +310,7 @@ def compare_class(
             [(j, prints[exercise][j]) for j in columns],
         ): exercise
         for exercise in exercises
-        for rows, columns in blocks(len(prints[exercise]))
+        for rows, columns in blocks(len(prints[exercise]), BLOCK)
     }
     for future in as_completed(futures):
         exercise = futures[future]
