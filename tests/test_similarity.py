@@ -27,6 +27,8 @@ COPIES = {"reference", "renamed", "reordered", "zipped", "layout", "notebook"}
 """Students whose SVM module is the reference, disguised or handed in another format."""
 INDEPENDENT = {"independent_a", "independent_b", "independent_c"}
 """Correct SVM modules written independently, each in its own way."""
+SPLICED = "spliced"
+"""The reference's naive function with independent_a's vectorized one: half copied from each."""
 
 
 def write_module(folder: Path, text: str, name: str = "svm.py") -> None:
@@ -36,8 +38,8 @@ def write_module(folder: Path, text: str, name: str = "svm.py") -> None:
 
 def make_class(root: Path) -> Path:
     """The synthetic class: the reference (as a folder, a zip, CS231n's layout and a
-    notebook), the stub, a renamed and reformatted copy, a reordered copy and
-    three independent implementations."""
+    notebook), the stub, a renamed and reformatted copy, a reordered copy,
+    three independent implementations and one spliced from two of them."""
     reference = reference_source("svm")
     write_module(root / "reference", reference)
     write_module(root / "stub", (ASSIGNMENTS / "svm.py").read_text())
@@ -46,6 +48,12 @@ def make_class(root: Path) -> Path:
     with zipfile.ZipFile(root / "zipped.zip", "w") as archive:
         archive.writestr("zipped/svm.py", reference)
     write_module(root / "layout", reference, "cs231n/classifiers/linear_svm.py")
+    other = (CLASS / "independent_a.py").read_text()
+    naive = reference[reference.index("def svm_loss_naive") : reference.index("def svm_loss_vectorized")]
+    spliced = (
+        "import numpy as np\n\nDELTA = 1.0\n\n\n" + naive + other[other.index("def svm_loss_vectorized") :]
+    )
+    write_module(root / SPLICED, spliced)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_markdown_cell("# SVM"), nbformat.v4.new_code_cell(reference)]
     (root / "notebook").mkdir()
@@ -67,17 +75,20 @@ def svm_class(tmp_path_factory):
 def test_copies_rank_on_top_and_independent_work_stays_under_the_threshold(svm_class):
     by_pair = {frozenset((p.student_a, p.student_b)): p for p in svm_class.pairs}
     copied = {frozenset(pair) for pair in itertools.combinations(COPIES, 2)}
-    assert len(by_pair) == 45 and copied < set(by_pair)  # 10 students, every pair once
+    half = {frozenset((SPLICED, other)) for other in COPIES | {"independent_a"}}
+    assert len(by_pair) == 55 and copied < set(by_pair)  # 11 students, every pair once
     flagged = {
         frozenset((p.student_a, p.student_b)) for p in svm_class.pairs if p.similarity >= DEFAULT_THRESHOLD
     }
-    assert flagged == copied, sorted(map(sorted, flagged ^ copied))
-    assert {frozenset((s.pair.student_a, s.pair.student_b)) for s in svm_class.shown} == copied
+    assert flagged == copied | half, sorted(map(sorted, flagged ^ (copied | half)))
+    assert {frozenset((s.pair.student_a, s.pair.student_b)) for s in svm_class.shown} == flagged
     ranked = [frozenset((p.student_a, p.student_b)) for p in svm_class.pairs]
     assert set(ranked[: len(copied)]) == copied
     for pair in svm_class.pairs:
         assert pair.similarity == max(pair.a_to_b, pair.b_to_a)
-        if {pair.student_a, pair.student_b} & (INDEPENDENT | {"stub"}):
+        if {pair.student_a, pair.student_b} & (INDEPENDENT | {"stub"}) and frozenset(
+            (pair.student_a, pair.student_b)
+        ) not in half:
             assert pair.similarity < DEFAULT_THRESHOLD / 2, pair
     assert [p.similarity for p in svm_class.pairs] == sorted(
         (p.similarity for p in svm_class.pairs), reverse=True
