@@ -69,6 +69,12 @@ reformatted copy scores 0.83, a reordered copy 1.0, and a module with one of
 its two functions copied about 0.5. 0.3 sits at more than twice the highest
 independent pair and catches half a module copied."""
 
+SHOWN_PER_EXERCISE = 50
+"""Pairs drawn side by side per exercise (the most similar above the
+threshold): each holds two whole modules, and an instructor reviews the top of
+the ranking; the CSV lists every pair. Only these pairs are compared a second
+time for their shared regions, so a class full of copies stays cheap."""
+
 BLOCK = 64
 """Students per side of the block of pairs one task compares: 64 x 64 = 4,096
 comparisons (a few seconds) for 128 fingerprints shipped to the worker
@@ -196,7 +202,8 @@ class ClassSimilarity:
     pairs : list of Pair
         Every pair compared, most similar first.
     shown : list of Shown
-        The pairs at or above ``threshold``, in the same order.
+        The pairs at or above ``threshold``, in the same order, at most
+        ``SHOWN_PER_EXERCISE`` per exercise.
     problems : list of (str, str)
         Student and why a module was not compared.
     threshold : float
@@ -316,9 +323,20 @@ def compare_class(
         exercise = futures[future]
         names = [name for name, _ in modules[exercise]]
         pairs += [Pair(exercise, names[i], names[j], *scores) for i, j, *scores in future.result()]
-    pairs.sort(key=lambda p: (-p.similarity, -p.shared_tokens, p.exercise, p.student_a, p.student_b))
-    shown = [_shown(pair, modules, prints) for pair in pairs if pair.similarity >= threshold]
+    pairs.sort(key=pairs_order)
+    flagged = [pair for pair in pairs if pair.similarity >= threshold]
+    shown = [
+        _shown(pair, modules, prints)
+        for exercise in exercises
+        for pair in [p for p in flagged if p.exercise == exercise][:SHOWN_PER_EXERCISE]
+    ]
+    shown.sort(key=lambda s: pairs_order(s.pair))
     return ClassSimilarity(pairs, shown, problems, threshold, len(students))
+
+
+def pairs_order(pair: Pair) -> tuple[float, int, str, str, str]:
+    """Most similar first; ties by shared tokens, then by names (a stable order)."""
+    return (-pair.similarity, -pair.shared_tokens, pair.exercise, pair.student_a, pair.student_b)
 
 
 def _shown(pair: Pair, modules: dict[str, list[tuple[str, str]]], prints: dict[str, list[Prints]]) -> Shown:

@@ -160,6 +160,18 @@ def test_bad_entries_get_a_line_and_the_rest_is_compared(tmp_path):
     assert "Not compared" in similarity_html(result)
 
 
+def test_only_the_top_pairs_are_drawn_and_the_page_says_how_many_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(similarity, "SHOWN_PER_EXERCISE", 2)
+    root = tmp_path / "class"
+    for name in ("a", "b", "c", "d"):
+        write_module(root / name, reference_source("svm"))
+    with make_executor(1) as executor:
+        result = compare_class(students_of(root), ["svm"], executor)
+    assert [s.pair for s in result.shown] == result.pairs[:2] and len(result.pairs) == 6
+    page = similarity_html(result)
+    assert page.count('<div class="pair">') == 2 and "4 more pairs at or above the threshold" in page
+
+
 def test_student_code_is_read_never_run(tmp_path):
     marker = tmp_path / "ran"
     module = f"open({str(marker)!r}, 'w').write('ran')\nraise SystemExit(7)\n"

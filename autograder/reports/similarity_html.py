@@ -15,11 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from autograder.reports.html import escape, image, page
-from autograder.similarity import NOISE_TOKENS, ClassSimilarity, Pair, Shown
-
-SHOWN_PER_EXERCISE = 50
-"""Pairs drawn side by side per exercise: each holds two whole modules, and an
-instructor reviews the top of the ranking; the CSV lists every pair."""
+from autograder.similarity import CSV_NAME, NOISE_TOKENS, ClassSimilarity, Pair, Shown
 
 HISTOGRAM_BINS = 20
 """Bins of the similarity histogram: steps of 0.05."""
@@ -78,7 +74,8 @@ def similarity_html(result: ClassSimilarity) -> str:
         f'<p class="meta">copydetect winnowing over pygments tokens (names and strings replaced by one '
         f"token, comments and layout dropped), windows of {NOISE_TOKENS} tokens, the released stub "
         f"discounted. Similarity A&rarr;B is the share of A's code also in B; pairs at or above "
-        f"{result.threshold:g} (larger share) are shown.</p>",
+        f"{result.threshold:g} (larger share) are shown, the most similar side by side; "
+        f"{CSV_NAME} lists every pair.</p>",
     ]
     for exercise, pairs in by_exercise.items():
         body += _exercise(exercise, pairs, shown[exercise], result.threshold)
@@ -87,28 +84,23 @@ def similarity_html(result: ClassSimilarity) -> str:
 
 
 def _exercise(exercise: str, pairs: list[Pair], shown: list[Shown], threshold: float) -> list[str]:
-    similarities = [p.similarity for p in pairs]
     figure = image(
-        histogram(similarities, threshold, exercise), f"{exercise}: similarity of {len(pairs)} pairs"
+        histogram([p.similarity for p in pairs], threshold, exercise),
+        f"{exercise}: similarity of {len(pairs)} pairs",
     )
     rows = "".join(
-        f"<tr><td>{_rank(exercise, rank)}</td><td>{visible(s.pair.student_a)}</td>"
+        f'<tr><td><a href="#{exercise}-{rank}">{rank}</a></td><td>{visible(s.pair.student_a)}</td>'
         f"<td>{visible(s.pair.student_b)}</td><td>{s.pair.a_to_b:.2f}</td><td>{s.pair.b_to_a:.2f}</td>"
         f"<td>{s.pair.shared_tokens}</td></tr>"
         for rank, s in enumerate(shown, 1)
     )
     header = "<tr><th>#</th><th>A</th><th>B</th><th>A&rarr;B</th><th>B&rarr;A</th><th>shared tokens</th></tr>"
     table = f"<table>{header}{rows}</table>" if shown else f"<p>No pair at or above {threshold:g}.</p>"
-    more = len(shown) - SHOWN_PER_EXERCISE
-    note = [f"<p>{more} more pairs above the threshold: see similarity.csv.</p>"] if more > 0 else []
+    more = sum(p.similarity >= threshold for p in pairs) - len(shown)
+    note = [f"<p>{more} more pairs at or above the threshold: see {CSV_NAME}.</p>"] if more else []
     return [f"<h2>{escape(exercise)}</h2>", figure, table, *note] + [
-        _side_by_side(exercise, rank, s) for rank, s in enumerate(shown[:SHOWN_PER_EXERCISE], 1)
+        _side_by_side(exercise, rank, s) for rank, s in enumerate(shown, 1)
     ]
-
-
-def _rank(exercise: str, rank: int) -> str:
-    """The rank, linked to the side-by-side view when the page draws one."""
-    return f'<a href="#{exercise}-{rank}">{rank}</a>' if rank <= SHOWN_PER_EXERCISE else str(rank)
 
 
 def _side_by_side(exercise: str, rank: int, shown: Shown) -> str:
