@@ -274,6 +274,79 @@ def blocks(count: int, size: int) -> Iterator[tuple[range, range]]:
                 yield range(row, min(row + size, count)), range(column, min(column + size, count))
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """The modules of one exercise that were read and fingerprinted, index-aligned."""
+
+    names: list[str]
+    texts: list[str]
+    prints: list[Prints]
+
+
+def read_class(
+    students: Sequence[tuple[str, Path]], exercises: Sequence[str]
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """Each exercise's (student, module text), and (student, why) for what was not read."""
+    problems: list[tuple[str, str]] = []
+    modules: dict[str, list[tuple[str, str]]] = {e: [] for e in exercises}
+    for name, entry in students:
+        texts, why = read_modules(entry, exercises)
+        problems += [(name, line) for line in why]
+        for exercise, text in texts.items():
+            modules[exercise].append((name, text))
+    return modules, problems
+
+
+def fingerprint_exercise(
+    exercise: str, modules: list[tuple[str, str]], problems: list[tuple[str, str]]
+) -> Corpus:
+    """Fingerprint each module of ``exercise`` once, its released stub discounted;
+    a module the tokenizer fails on, or a missing stub, adds to ``problems``."""
+    stub = released_stub(exercise)
+    if stub is None:
+        problems.append(("(all)", f"{exercise}: no released stub found; its scaffolding counts as shared"))
+    boilerplate = boilerplate_hashes(stub or "")
+    corpus = Corpus([], [], [])
+    for name, text in modules:
+        try:
+            prints = fingerprint(text, boilerplate)
+        except Exception as error:  # whatever a hostile text makes the tokenizer raise
+            problems.append((name, f"{exercise}: cannot tokenize: {type(error).__name__}: {error}"))
+            continue
+        corpus.names.append(name)
+        corpus.texts.append(text)
+        corpus.prints.append(prints)
+    return corpus
+
+
+def compare_pairs(
+    corpora: dict[str, Corpus], executor: Executor, problems: list[tuple[str, str]]
+) -> list[Pair]:
+    """Every pair of every corpus, compared in blocks on ``executor``; a block
+    whose worker fails adds a line to ``problems``."""
+    futures = {
+        executor.submit(
+            compare_block,
+            [(i, corpus.prints[i]) for i in rows],
+            [(j, corpus.prints[j]) for j in columns],
+        ): (exercise, rows, columns)
+        for exercise, corpus in corpora.items()
+        for rows, columns in blocks(len(corpus.prints), BLOCK)
+    }
+    pairs: list[Pair] = []
+    for future in as_completed(futures):
+        exercise, rows, columns = futures[future]
+        try:
+            found = future.result()
+        except Exception as error:  # a dead worker process or a lost Dask worker
+            where = f"students {rows.start}-{rows.stop - 1} x {columns.start}-{columns.stop - 1}"
+            problems.append(("(all)", f"{exercise}: {where} not compared: {type(error).__name__}: {error}"))
+            continue
+        names = corpora[exercise].names
+        pairs += [Pair(exercise, names[i], names[j], *scores) for i, j, *scores in found]
+    return sorted(pairs, key=pairs_order)
+
+
 def compare_class(
     students: Sequence[tuple[str, Path]],
     exercises: Sequence[str],
@@ -291,44 +364,17 @@ def compare_class(
     executor : Executor
         Where the blocks of pairs are compared.
     threshold : float
-        Pairs at or above it get their texts side by side.
+        Pairs at or above it are listed, the most similar drawn side by side.
     """
-    problems: list[tuple[str, str]] = []
-    modules: dict[str, list[tuple[str, str]]] = {e: [] for e in exercises}
-    for name, entry in students:
-        texts, why = read_modules(entry, exercises)
-        problems += [(name, line) for line in why]
-        for exercise, text in texts.items():
-            modules[exercise].append((name, text))
-    pairs: list[Pair] = []
-    prints: dict[str, list[Prints]] = {}
-    for exercise, found in modules.items():
-        stub = released_stub(exercise)
-        if stub is None:
-            problems.append(
-                ("(all)", f"{exercise}: no released stub found; its scaffolding counts as shared")
-            )
-        boilerplate = boilerplate_hashes(stub or "")
-        prints[exercise] = [fingerprint(text, boilerplate) for _, text in found]
-    futures = {
-        executor.submit(
-            compare_block,
-            [(i, prints[exercise][i]) for i in rows],
-            [(j, prints[exercise][j]) for j in columns],
-        ): exercise
-        for exercise in exercises
-        for rows, columns in blocks(len(prints[exercise]), BLOCK)
-    }
-    for future in as_completed(futures):
-        exercise = futures[future]
-        names = [name for name, _ in modules[exercise]]
-        pairs += [Pair(exercise, names[i], names[j], *scores) for i, j, *scores in future.result()]
-    pairs.sort(key=pairs_order)
-    flagged = [pair for pair in pairs if pair.similarity >= threshold]
+    modules, problems = read_class(students, exercises)
+    corpora = {e: fingerprint_exercise(e, modules[e], problems) for e in exercises}
+    pairs = compare_pairs(corpora, executor, problems)
     shown = [
-        _shown(pair, modules, prints)
+        _shown(pair, corpora[exercise])
         for exercise in exercises
-        for pair in [p for p in flagged if p.exercise == exercise][:SHOWN_PER_EXERCISE]
+        for pair in [p for p in pairs if p.exercise == exercise and p.similarity >= threshold][
+            :SHOWN_PER_EXERCISE
+        ]
     ]
     shown.sort(key=lambda s: pairs_order(s.pair))
     return ClassSimilarity(pairs, shown, problems, threshold, len(students))
@@ -339,12 +385,11 @@ def pairs_order(pair: Pair) -> tuple[float, int, str, str, str]:
     return (-pair.similarity, -pair.shared_tokens, pair.exercise, pair.student_a, pair.student_b)
 
 
-def _shown(pair: Pair, modules: dict[str, list[tuple[str, str]]], prints: dict[str, list[Prints]]) -> Shown:
+def _shown(pair: Pair, corpus: Corpus) -> Shown:
     """Compare a flagged pair again, here, for the regions to highlight."""
-    index = {name: i for i, (name, _) in enumerate(modules[pair.exercise])}
-    a, b = index[pair.student_a], index[pair.student_b]
-    _, _, (slices_a, slices_b) = compare_files(prints[pair.exercise][a], prints[pair.exercise][b])
-    return Shown(pair, modules[pair.exercise][a][1], modules[pair.exercise][b][1], slices_a, slices_b)
+    a, b = corpus.names.index(pair.student_a), corpus.names.index(pair.student_b)
+    _, _, (slices_a, slices_b) = compare_files(corpus.prints[a], corpus.prints[b])
+    return Shown(pair, corpus.texts[a], corpus.texts[b], slices_a, slices_b)
 
 
 def similarity_csv(result: ClassSimilarity) -> str:

@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -170,6 +171,30 @@ def test_only_the_top_pairs_are_drawn_and_the_page_says_how_many_more(tmp_path, 
     assert [s.pair for s in result.shown] == result.pairs[:2] and len(result.pairs) == 6
     page = similarity_html(result)
     assert page.count('<div class="pair">') == 2 and "4 more pairs at or above the threshold" in page
+
+
+def test_a_failing_tokenizer_or_worker_gives_a_line_not_a_crash(tmp_path, monkeypatch):
+    root = tmp_path / "class"
+    for name in ("a", "b", "c"):
+        write_module(root / name, reference_source("svm") + f"# {name}\n")
+    real = similarity.fingerprint
+
+    def fragile(text, boilerplate):
+        if text.endswith("# c\n"):
+            raise RecursionError("lexer")
+        return real(text, boilerplate)
+
+    monkeypatch.setattr(similarity, "fingerprint", fragile)
+    with ThreadPoolExecutor(1) as executor:
+        result = compare_class(students_of(root), ["svm"], executor)
+        assert result.problems == [("c", "svm: cannot tokenize: RecursionError: lexer")]
+        assert [(p.student_a, p.student_b) for p in result.pairs] == [("a", "b")]
+        monkeypatch.setattr(similarity, "compare_block", lambda rows, columns: 1 / 0)
+        result = compare_class(students_of(root), ["svm"], executor)
+    assert (
+        result.pairs == []
+        and "svm: students 0-1 x 0-1 not compared: ZeroDivisionError" in result.problems[1][1]
+    )
 
 
 def test_student_code_is_read_never_run(tmp_path):
