@@ -108,12 +108,17 @@ def test_the_tokenizer_is_what_sees_through_renames(svm_class):
     """On the raw text (names kept, the stub still discounted) the renamed and
     reformatted copy would pass under the threshold."""
 
-    def raw(text: str, boilerplate: object = None) -> CodeFingerprint:
-        return CodeFingerprint("svm.py", similarity.NOISE_TOKENS, 1, boilerplate, False, fp=io.StringIO(text))
+    def raw(text: str, window: int, boilerplate: object = None) -> CodeFingerprint:
+        return CodeFingerprint(
+            "svm.py", similarity.NOISE_TOKENS, window, boilerplate, False, fp=io.StringIO(text)
+        )
 
-    stub = sorted(raw((ASSIGNMENTS / "svm.py").read_text()).hashes)
+    stub = sorted(raw((ASSIGNMENTS / "svm.py").read_text(), 1).hashes)  # boilerplate: every window
     _, shares, _ = compare_files(
-        raw((CLASS / "renamed.py").read_text(), stub), raw(reference_source("svm"), stub)
+        *(
+            raw(text, similarity.WINDOW, stub)
+            for text in ((CLASS / "renamed.py").read_text(), reference_source("svm"))
+        )
     )
     assert max(shares) < DEFAULT_THRESHOLD
     tokenized = next(p for p in svm_class.pairs if {p.student_a, p.student_b} == {"reference", "renamed"})
