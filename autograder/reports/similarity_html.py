@@ -14,6 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from autograder.checks import EXERCISES
 from autograder.reports.html import escape, image, page
 from autograder.similarity import CSV_NAME, NOISE_TOKENS, ClassSimilarity, Pair, Shown
 
@@ -27,8 +28,9 @@ STYLE = """
 mark { background: #fde68a; }
 """
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""Control characters other than tab and newline."""
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters other than tab and newline, and the bidirectional
+overrides that would reorder the text around them on screen."""
 
 
 def visible(text: str) -> str:
@@ -77,7 +79,8 @@ def similarity_html(result: ClassSimilarity) -> str:
         f"{result.threshold:g} (larger share) are shown, the most similar side by side; "
         f"{CSV_NAME} lists every pair.</p>",
     ]
-    for exercise, pairs in by_exercise.items():
+    for exercise in sorted(by_exercise, key=list(EXERCISES).index):
+        pairs = by_exercise[exercise]
         body += _exercise(exercise, pairs, shown[exercise], result.threshold)
     body += _problems(result.problems)
     return page("Code similarity", body)
