@@ -42,6 +42,8 @@ RESULTS_NAME = "results.json"
 FEEDBACK_NAME = "feedback.html"
 GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
+SIMILARITY_NAME = "similarity.html"
+"""Written by ``autograder.similarity``; the summary links to it when present."""
 
 
 class UnsupportedSubmission(Exception):
@@ -317,5 +319,5 @@ def write_summaries(out: Path, students: list[str]) -> None:
     """Rebuild ``gradebook.csv`` and ``summary.html`` from the stored records."""
     records = [record for student in students if (record := read_record(out / student)) is not None]
     write_atomic(out / GRADEBOOK_NAME, gradebook_csv(records))
-    similarity = "similarity.html" if (out / "similarity.html").is_file() else None
+    similarity = SIMILARITY_NAME if (out / SIMILARITY_NAME).is_file() else None
     write_atomic(out / SUMMARY_NAME, summary_html(records, similarity))

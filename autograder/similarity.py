@@ -43,7 +43,7 @@ except ModuleNotFoundError as missing:
         'code similarity needs copydetect: pip install "dl-autograder[similarity]"', name="copydetect"
     ) from missing
 
-from autograder.batch import UnsupportedSubmission, gradable_folder
+from autograder.batch import SIMILARITY_NAME, UnsupportedSubmission, gradable_folder
 from autograder.references import solutions_dir
 from autograder.reports.files import write_atomic
 from autograder.submission.formats import SubmissionRefused, open_submission
@@ -81,7 +81,7 @@ comparisons (a few seconds) for 128 fingerprints shipped to the worker
 (about 3 MB), so shipping stays small against the work."""
 
 CSV_NAME = "similarity.csv"
-HTML_NAME = "similarity.html"
+HTML_NAME = SIMILARITY_NAME
 
 
 @dataclass(frozen=True)
