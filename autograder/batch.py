@@ -52,6 +52,8 @@ INSTRUCTOR_NAME = "instructor.json"
 FEEDBACK_NAME = "feedback.html"
 GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
+SIMILARITY_NAME = "similarity.html"
+"""Written by ``autograder.similarity``; the summary links to it when present."""
 
 
 class UnsupportedSubmission(Exception):
@@ -286,9 +288,17 @@ def plan(submissions: Path, mode: str, only: tuple[str, ...] | None, data_dir: P
     ]
 
 
-def run_batch(jobs: list[Job], out: Path, executor: Executor, stream: TextIO = sys.stderr) -> BatchReport:
+def run_batch(
+    jobs: list[Job],
+    out: Path,
+    executor: Executor,
+    stream: TextIO = sys.stderr,
+    similarity: float | None = None,
+) -> BatchReport:
     """Grade every job not already done, store each result as it arrives, and
-    rebuild the gradebook and the summary."""
+    rebuild the gradebook and the summary. With a ``similarity`` threshold,
+    also compare every pair of students (``autograder.similarity``) first, so
+    that the summary links to that page."""
     for stale in out.glob(f"*/.*{TEMPORARY_SUFFIX}"):  # left by a batch killed mid-write
         stale.unlink()
     pending = [job for job in jobs if not is_current(read_record(out / job.student), job)]
@@ -306,6 +316,13 @@ def run_batch(jobs: list[Job], out: Path, executor: Executor, stream: TextIO = s
         if record.get("grader_fault"):
             faults.append(job.student)
         progress.advance(job.student, _note(record))
+    if similarity is not None:
+        from autograder.checks import EXERCISES
+        from autograder.similarity import write_similarity
+
+        students = [(job.student, Path(job.entry)) for job in jobs]
+        exercises = list(jobs[0].only or EXERCISES) if jobs else []
+        write_similarity(students, exercises, out, executor, similarity)
     write_summaries(out, [job.student for job in jobs])
     return BatchReport(graded=[job.student for job in pending], skipped=skipped, faults=faults)
 
@@ -335,4 +352,5 @@ def write_summaries(out: Path, students: list[str]) -> None:
     """Rebuild ``gradebook.csv`` and ``summary.html`` from the stored records."""
     records = [record for student in students if (record := read_record(out / student)) is not None]
     write_atomic(out / GRADEBOOK_NAME, gradebook_csv(records))
-    write_atomic(out / SUMMARY_NAME, summary_html(records))
+    similarity = SIMILARITY_NAME if (out / SIMILARITY_NAME).is_file() else None
+    write_atomic(out / SUMMARY_NAME, summary_html(records, similarity))

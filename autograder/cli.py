@@ -17,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from autograder import __version__
 
@@ -122,11 +123,33 @@ def add_batch(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--mode", choices=("dev", "test"), default="test")
     command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
     command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    add_executor_options(command)
+    command.add_argument(
+        "--similarity", action="store_true", help="also compare every pair of students (see `similarity`)"
+    )
+    command.add_argument(
+        "--threshold", type=share, help="similarity of the pairs shown (implies --similarity)"
+    )
+    command.set_defaults(run=run_batch_command)
+
+
+def add_executor_options(command: argparse.ArgumentParser) -> None:
+    """``--jobs``, ``--scheduler``, ``--dask-workers``: where a class's work runs."""
     command.add_argument("--jobs", type=positive, default=1, help="local worker processes (2.5 GB each)")
     cluster = command.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786)")
     cluster.add_argument("--dask-workers", type=positive, help="start a local Dask cluster of N workers")
-    command.set_defaults(run=run_batch_command)
+
+
+def share(text: str) -> float:
+    """Parse a similarity threshold (between 0 and 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
@@ -143,13 +166,67 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if layers_refused():
         return EXIT_USAGE
     jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
+    similarity = args.threshold
+    if args.similarity or similarity is not None:
+        found = similarity_module()
+        if found is None:
+            return EXIT_USAGE
+        similarity = found.DEFAULT_THRESHOLD if similarity is None else similarity
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
-        report = run_batch(jobs, args.out, executor)
+        report = run_batch(jobs, args.out, executor, similarity=similarity)
     print(
         f"graded {len(report.graded)}, skipped {len(report.skipped)} (already graded), "
         f"grader faults {len(report.faults)}; see {args.out / 'summary.html'}"
     )
     return EXIT_GRADER_FAULT if report.faults else EXIT_OK
+
+
+def add_similarity(commands: argparse._SubParsersAction) -> None:
+    """``autograder similarity SUBMISSIONS_DIR --out OUT``: which submissions share their code."""
+    command = commands.add_parser(
+        "similarity", help="compare every pair of students' modules (read, never run)"
+    )
+    command.add_argument("submissions", type=Path, help="folder with one entry per student")
+    command.add_argument("--out", type=Path, required=True, help="folder of similarity.csv and .html")
+    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
+    command.add_argument("--threshold", type=share, help="similarity of the pairs shown (default 0.3)")
+    add_executor_options(command)
+    command.set_defaults(run=run_similarity)
+
+
+def similarity_module() -> ModuleType | None:
+    """``autograder.similarity``, or None after saying which package is missing."""
+    try:
+        from autograder import similarity
+    except ModuleNotFoundError as missing:
+        print(f"autograder: {missing}", file=sys.stderr)
+        return None
+    return similarity
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    """Compare every pair of ``args.submissions`` per exercise into ``args.out``."""
+    similarity = similarity_module()
+    if similarity is None:
+        return EXIT_USAGE
+    if not args.submissions.is_dir():
+        print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.resolve().is_relative_to(args.submissions.resolve()):
+        print("autograder: --out must be outside the submissions folder", file=sys.stderr)
+        return EXIT_USAGE
+    students = [(job.student, Path(job.entry)) for job in plan(args.submissions, "dev", args.only, None)]
+    threshold = similarity.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
+        exercises = args.only or list(EXERCISES)
+        result = similarity.write_similarity(students, exercises, args.out, executor, threshold)
+    for student, why in result.problems:
+        print(f"not compared: {student}: {why}")
+    print(
+        f"compared {len(result.pairs)} pairs, {len(result.shown)} at or above {threshold:g}; "
+        f"see {args.out / similarity.HTML_NAME}"
+    )
+    return EXIT_OK
 
 
 def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
@@ -294,6 +371,7 @@ def run_check(args: argparse.Namespace) -> int:
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_grade,
     add_batch,
+    add_similarity,
     add_gradescope_bundle,
     add_sandbox_setup,
     add_build,

@@ -76,12 +76,16 @@ def _row(result: GradingResult | None, exercises: list[str], record: dict[str, A
     ]
 
 
-def summary_html(records: list[dict[str, Any]]) -> str:
+def summary_html(records: list[dict[str, Any]], similarity: str | None = None) -> str:
     """The batch's summary page: score histogram per exercise, the most frequent
-    failing checks, the slowest submissions, and what could not be graded."""
+    failing checks, the slowest submissions, and what could not be graded;
+    a link to the class's code-similarity page when ``similarity`` names it."""
     graded = [(r["student"], result) for r in records if (result := _result(r)) is not None]
     results = [result for _, result in graded]
-    body = [f"<h1>Batch summary: {len(records)} submissions</h1>", *_provenance(results), "<h2>Scores</h2>"]
+    body = [f"<h1>Batch summary: {len(records)} submissions</h1>", *_provenance(results)]
+    if similarity:
+        body.append(f'<p><a href="{escape(similarity)}">Code similarity across the class</a></p>')
+    body.append("<h2>Scores</h2>")
     for exercise in _exercise_ids(results):
         found = [e for result in results for e in result.exercises if e.exercise == exercise]
         png = plots.score_histogram([e.score for e in found], found[0].max_score, exercise)
