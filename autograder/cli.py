@@ -215,6 +215,10 @@ def run_similarity(args: argparse.Namespace) -> int:
     if args.out.resolve().is_relative_to(args.submissions.resolve()):
         print("autograder: --out must be outside the submissions folder", file=sys.stderr)
         return EXIT_USAGE
+    from autograder.batch import plan
+    from autograder.checks import EXERCISES
+    from autograder.executors import make_executor
+
     students = [(job.student, Path(job.entry)) for job in plan(args.submissions, "dev", args.only, None)]
     threshold = similarity.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:

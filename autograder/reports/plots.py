@@ -3,7 +3,7 @@ gradient-check errors, and score histograms of a batch.
 
 Rendered with matplotlib's Agg backend (no display needed) to PNG bytes, so
 that a report can write them to files or embed them in HTML. matplotlib is
-imported when the first figure is drawn (``_pyplot``), not with this module:
+imported when the first figure is drawn (``pyplot``), not with this module:
 it costs about half a second that a report without figures need not pay.
 """
 
@@ -30,7 +30,7 @@ HISTOGRAM_BINS = 10
 
 
 @functools.cache
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """``matplotlib.pyplot`` on the Agg backend, imported on first use."""
     import matplotlib
 
@@ -40,10 +40,10 @@ def _pyplot() -> Any:
     return plt
 
 
-def _png(figure: Figure) -> bytes:
+def png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    _pyplot().close(figure)
+    pyplot().close(figure)
     return buffer.getvalue()
 
 
@@ -57,30 +57,30 @@ def training_curve(epoch_losses: list[float], title: str = "training loss") -> b
     finite = np.isfinite(losses)
     if not finite.all():
         title += f" ({np.count_nonzero(~finite)} non-finite epochs not drawn)"
-    figure, axes = _pyplot().subplots(figsize=(5, 3.2))
+    figure, axes = pyplot().subplots(figsize=(5, 3.2))
     axes.plot(np.arange(1, len(losses) + 1), np.where(finite, losses, np.nan), marker="o")
     axes.set(xlabel="epoch", ylabel="mean cross-entropy", title=title)
     axes.grid(alpha=0.3)
-    return _png(figure)
+    return png(figure)
 
 
 def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix") -> bytes:
     """Heat map of a 10 x 10 confusion matrix (rows: true label), as a PNG."""
     matrix = np.asarray(confusion)
-    figure, axes = _pyplot().subplots(figsize=(4.6, 4))
+    figure, axes = pyplot().subplots(figsize=(4.6, 4))
     image = axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         colour = "white" if count > matrix.max() / 2 else "black"
         axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
     axes.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
     figure.colorbar(image, ax=axes, fraction=0.046)
-    return _png(figure)
+    return png(figure)
 
 
 def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gradient checks") -> bytes:
     """Bar chart of each gradient check's largest relative error (log scale),
     with the tolerance drawn as a line, as a PNG."""
-    figure, axes = _pyplot().subplots(figsize=(6, 0.45 * len(errors) + 1.2))
+    figure, axes = pyplot().subplots(figsize=(6, 0.45 * len(errors) + 1.2))
     values = np.maximum(np.asarray(list(errors.values()), dtype=float), LOG_FLOOR)
     colours = ["tab:green" if value <= tolerance else "tab:red" for value in values]
     axes.barh(range(len(errors)), values, color=colours)
@@ -89,16 +89,16 @@ def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gr
     axes.set_yticks(range(len(errors)), labels=list(errors), fontsize=8)
     axes.invert_yaxis()
     axes.legend(fontsize=8)
-    return _png(figure)
+    return png(figure)
 
 
 def score_histogram(scores: list[float], max_score: float, title: str) -> bytes:
     """Histogram of the scores of one exercise over a batch, as a PNG."""
-    figure, axes = _pyplot().subplots(figsize=(4, 2.6))
+    figure, axes = pyplot().subplots(figsize=(4, 2.6))
     bins = np.linspace(0, max_score or 1.0, HISTOGRAM_BINS + 1)
     axes.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
     axes.set(xlabel="score", ylabel="submissions", title=title)
-    return _png(figure)
+    return png(figure)
 
 
 def figures(result: GradingResult) -> dict[str, bytes]:

@@ -54,12 +54,12 @@ def histogram(similarities: list[float], threshold: float, title: str) -> bytes:
     pairs at the right of a mass near zero), the threshold drawn, as a PNG."""
     from autograder.reports import plots
 
-    figure, axes = plots.plt.subplots(figsize=(5, 2.8))
+    figure, axes = plots.pyplot().subplots(figsize=(5, 2.8))
     axes.hist(similarities, bins=np.linspace(0, 1, HISTOGRAM_BINS + 1), color="tab:blue", edgecolor="white")
     axes.axvline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
     axes.set(xlabel="similarity (larger share)", ylabel="pairs", yscale="log", title=title)
     axes.legend(fontsize=8)
-    return plots._png(figure)
+    return plots.png(figure)
 
 
 def similarity_html(result: ClassSimilarity) -> str:
