@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder import __version__
+from autograder import __version__, datasets
 from autograder.batch import plan, run_batch
 from autograder.build import BuildError, MarkerError, build, drift, release
 from autograder.checks import EXERCISES
@@ -42,6 +42,15 @@ def exercise_list(text: str) -> tuple[str, ...]:
     return ids
 
 
+def folder(text: str) -> Path:
+    """Parse ``--data-dir DIR``: a folder that exists (a typo must not silently
+    fall back to another copy of the data, or to none)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return path
+
+
 def add_grade(commands: argparse._SubParsersAction) -> None:
     """``autograder grade SUBMISSION``: grade one submission."""
     command = commands.add_parser("grade", help="grade one submission (folder, .zip, .py or .ipynb files)")
@@ -55,7 +64,7 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
     command.add_argument("--json", type=Path, help="write Gradescope's results.json here")
     command.add_argument("--seed", type=int, help="seed of hidden inputs (default: from the submission)")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
     command.add_argument("--plots", type=Path, help="write the MLP's figures (PNG) here")
     command.add_argument("--html", type=Path, help="write the self-contained HTML feedback page here")
     command.set_defaults(run=run_grade)
@@ -100,7 +109,7 @@ def add_batch(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--out", type=Path, required=True, help="folder of results, feedback and gradebook")
     command.add_argument("--mode", choices=("dev", "test"), default="test")
     command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
     command.add_argument("--jobs", type=positive, default=1, help="local worker processes (2.5 GB each)")
     cluster = command.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786)")
@@ -132,7 +141,7 @@ def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
     command.add_argument("out", type=Path, help="the zip to write")
     command.add_argument("--mode", choices=("dev", "test"), default="test")
     command.add_argument("--only", type=exercise_list, help="exercises of this Gradescope assignment")
-    command.add_argument("--data-dir", type=Path, help="datasets to bundle (needed by the MLP exercise)")
+    command.add_argument("--data-dir", type=folder, help="datasets to bundle (needed by the MLP exercise)")
     command.set_defaults(run=run_gradescope_bundle)
 
 
@@ -183,7 +192,7 @@ def add_release(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("release", help="write the students' folder (no solutions)")
     command.add_argument("destination", type=Path, help="an empty or new folder")
     command.add_argument("--root", type=Path, default=Path(), help="the repository (default: here)")
-    command.add_argument("--data-dir", type=Path, help="datasets the kNN and MLP references need")
+    command.add_argument("--data-dir", type=folder, help="datasets the kNN and MLP references need")
     command.set_defaults(run=run_release)
 
 
@@ -205,7 +214,7 @@ def add_check(commands: argparse._SubParsersAction) -> None:
         "folder", type=Path, nargs="?", help="default: ./assignments when it exists, else the current folder"
     )
     command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
     command.set_defaults(run=run_check)
 
 
@@ -220,6 +229,56 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
 
 
+def add_data(commands: argparse._SubParsersAction) -> None:
+    """``autograder data fetch|status``: the datasets of this machine."""
+    command = commands.add_parser("data", help="download the datasets, or say where they are")
+    actions = command.add_subparsers(dest="action", required=True)
+    names = (*datasets.DATASETS, "all")
+    fetch = actions.add_parser("fetch", help="download (with checksums) into the cache or --to DIR")
+    fetch.add_argument("name", nargs="?", choices=names, default="all", help="dataset (default: all)")
+    fetch.add_argument("--to", type=Path, help=f"folder to download into (default: {datasets.cache_dir()})")
+    fetch.set_defaults(run=run_data_fetch)
+    status = actions.add_parser("status", help="where each dataset was found, its files and checksums")
+    status.add_argument("--data-dir", type=folder, help="folder searched first, as for grade")
+    status.set_defaults(run=run_data_status)
+
+
+def _names(name: str) -> list[str]:
+    return list(datasets.DATASETS) if name == "all" else [name]
+
+
+def run_data_fetch(args: argparse.Namespace) -> int:
+    """Download the missing files of each named dataset; exit 1 when one failed."""
+    failed = 0
+    for name in _names(args.name):
+        try:
+            where = datasets.download_dataset(name, progress=True, into=args.to)
+        except datasets.DatasetUnavailable as error:
+            print(f"autograder data: {error}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{name}: {where}")
+    return EXIT_DRIFT if failed else EXIT_OK
+
+
+def run_data_status(args: argparse.Namespace) -> int:
+    """Print where each dataset is, with its files; exit 1 when one is missing."""
+    missing = 0
+    for name in datasets.DATASETS:
+        try:
+            data = datasets.load(name, args.data_dir)
+        except (datasets.DatasetUnavailable, datasets.IDXFormatError) as error:
+            print(f"{name}: missing; {str(error).splitlines()[0]}")
+            missing += 1
+            continue
+        kind = "official" if data.official else "not all official (a subset or another copy)"
+        print(f"{name}: {data.data_dir} ({kind})")
+        for record in data.files:
+            official = record.evidence or "not official"
+            print(f"  {record.filename:<28} {record.samples:>6} samples  sha256 {record.sha256}  {official}")
+    return EXIT_DRIFT if missing else EXIT_OK
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_grade,
     add_batch,
@@ -228,6 +287,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_build,
     add_release,
     add_check,
+    add_data,
 )
 """Every command, each registering its own sub-parser."""
 

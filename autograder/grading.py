@@ -41,7 +41,9 @@ from autograder.references import (
     solutions_dir,
 )
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.results.causes import find_causes
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
+from autograder.sandbox.limits import START_SECONDS
 from autograder.submission import SourceReport, Submission, inspect_source
 from autograder.submission.formats import SubmissionRefused, open_submission
 
@@ -49,8 +51,12 @@ DEV_SEED = 231
 """Seed of the visible checks' inputs, in both modes: a student's self-check
 sees exactly the inputs the visible checks use when the course grades."""
 
-QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING)
-"""Verdicts shown without the check's hint: nothing to debug yet."""
+QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
+"""Verdicts shown without the check's hint: nothing to debug yet (or nothing
+the student can debug: the grading machine lacks a dataset)."""
+
+NOT_GRADED_VERDICT = "not graded: a dataset is unavailable on the grading machine"
+"""Verdict of an exercise some of whose checks need data the machine lacks."""
 
 BREACHES = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
 
@@ -98,9 +104,11 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
             results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
             if results:
                 results[0].notes += submission.notes
-                if submission.ignored:
-                    ignored = ", ".join(submission.ignored[:20])
-                    results[0].notes.append(f"ignored (not an exercise module): {ignored}")
+                ignored = _ignored(submission.ignored)
+                if ignored:
+                    results[0].notes.append(f"ignored (not an exercise module): {', '.join(ignored[:20])}")
+    for exercise, result in zip(exercises, results, strict=True):
+        result.causes = find_causes(result.checks, exercise.module)
     return GradingResult(
         exercises=results,
         mode=options.mode,
@@ -108,6 +116,12 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
         environment=environment(),
         execution_time=time.monotonic() - started,
     )
+
+
+def _ignored(names: list[str]) -> list[str]:
+    """Ignored files worth naming: an exercise module left out by ``--only`` is not one."""
+    modules = {exercise.module for exercise in EXERCISES.values()}
+    return [name for name in names if Path(name).name not in modules]
 
 
 def environment() -> dict[str, Any]:
@@ -142,17 +156,24 @@ def grade_exercise(exercise: Exercise, submission: Submission, options: Options,
         run.close()
     if run.banned_attempts:
         return _banned(exercise, checks, sorted(run.banned_attempts), source)
-    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
-        verdict=f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded",
+        verdict=_verdict(results),
         checks=results,
         seconds=run.waited,
         peak_memory_bytes=run.peak_rss,
         notes=source.notes,
         datasets=run.dataset_records(),
     )
+
+
+def _verdict(results: list[CheckResult]) -> str:
+    """One line for the exercise: not graded (no data), its first breach, or graded."""
+    if any(r.status is Status.DATA_UNAVAILABLE for r in results):
+        return NOT_GRADED_VERDICT
+    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
+    return f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded"
 
 
 def _uniform(
@@ -233,6 +254,21 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
     return _result(run.exercise, check, status, message, hint, seconds, session.details)
 
 
+def _import_verdict(failure: ChildDied, module: str, deadline: float) -> ChildDied:
+    """A start that timed out, stated as what happened: the module's import did
+    not finish within the limit that ran out (the import limit, or what was left
+    of the exercise's budget). Every later check of the exercise reuses it."""
+    if failure.status is not Status.TIMEOUT:
+        return failure
+    limit = START_SECONDS if time.monotonic() < deadline else None
+    within = f"within {limit:g} s" if limit else "before the exercise's time budget ran out"
+    return ChildDied(
+        Status.TIMEOUT,
+        f"{module} did not finish importing {within}: code at the top level of the module runs at "
+        "import (move experiments under if __name__ == '__main__':)",
+    )
+
+
 class ExerciseRun:
     """One exercise being graded: its children, reference and expected values.
 
@@ -272,11 +308,13 @@ class ExerciseRun:
             raise ChildDied(
                 Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
             )
+        started = time.monotonic()
         try:
             self._child = Child(self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned)
         except ChildDied as failure:
-            self._start_failure = failure
-            raise
+            self.waited += time.monotonic() - started
+            self._start_failure = _import_verdict(failure, self.exercise.module, self.deadline)
+            raise self._start_failure from None
         return self._child
 
     def once(self, key: str, compute: Callable[[], Any]) -> Any:

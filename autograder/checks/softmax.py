@@ -19,7 +19,7 @@ import numpy as np
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import check_gradient
-from autograder.checks.speed import check_speedup
+from autograder.checks.speed import check_speedup, values_first
 from autograder.checks.svm import VISIBLE_REG, regularization
 
 FUNCTIONS = ("softmax_loss_naive", "softmax_loss_vectorized")
@@ -373,7 +373,8 @@ def check_no_loops(session: Session) -> None:
     args = function_inputs(session.rng, "softmax_loss_vectorized", *VISIBLE_SIZES, VISIBLE_REG)
     got = student_loss(session, "softmax_loss_vectorized", args)
     expected = session.expected("loss_grad", lambda: session.reference.softmax_loss_naive(*args))
-    compare(f"with reg={VISIBLE_REG:g}", "softmax_loss_vectorized", args, got, expected)
+    with values_first():
+        compare(f"with reg={VISIBLE_REG:g}", "softmax_loss_vectorized", args, got, expected)
     loops = session.source.loops_in("softmax_loss_vectorized")
     if loops:
         raise CheckFailed("softmax_loss_vectorized", "no for, while or comprehension", ", ".join(loops))

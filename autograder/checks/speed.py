@@ -9,8 +9,9 @@ includes a small, fixed transfer cost that the input sizes keep negligible.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from autograder.checks.base import CheckFailed
@@ -22,6 +23,25 @@ still loops (or copies) somewhere it should not."""
 
 REPEATS = 3
 """Runs of each side; the fastest counts, as in ``timeit``."""
+
+
+VALUES_FIRST = (
+    "the values are wrong, so loops and speed were not judged: make the values match "
+    "(the value checks of this function say where)"
+)
+"""Hint of a loop or speed check whose answer is wrong: its own hint (about
+loops) would send the student looking for the wrong problem."""
+
+
+@contextlib.contextmanager
+def values_first() -> Iterator[None]:
+    """Give a wrong answer inside a loop or speed check the ``VALUES_FIRST`` hint
+    (a named bug's hint is kept)."""
+    try:
+        yield
+    except CheckFailed as wrong:
+        wrong.hint = wrong.hint or VALUES_FIRST
+        raise
 
 
 def best_time(run: Callable[[], Any]) -> tuple[float, Any]:
@@ -59,7 +79,8 @@ def check_speedup(
     """
     base, expected = best_time(baseline)
     mine, got = best_time(student)
-    verify(got, expected)
+    with values_first():
+        verify(got, expected)
     ratio = base / max(mine, 1e-9)
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(
