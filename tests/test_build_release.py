@@ -26,7 +26,7 @@ from autograder.build import (
 from autograder.checks import EXERCISES
 from autograder.cli import main
 from autograder.references import load_expected, save_expected
-from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, mutate, reference_source
+from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, mutate, reference_source, require_data
 
 # -- build and drift -----------------------------------------------------------------------
 
@@ -200,6 +200,7 @@ def test_store_refuses_values_it_cannot_restore(tmp_path):
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A release of this repository (the references graded once to record the store)."""
+    require_data()  # the kNN and MLP references record their expected values on it
     destination = tmp_path_factory.mktemp("release") / "course"
     release(ROOT, destination, DATA_DIR)
     return destination

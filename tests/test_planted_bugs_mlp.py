@@ -10,7 +10,15 @@ from __future__ import annotations
 import pytest
 
 from autograder.results import Status
-from tests.conftest import checks_by_name, grade_files, mutate, reference_source
+from tests.conftest import checks_by_name, grade_files, mutate, reference_source, require_data
+
+
+@pytest.fixture(autouse=True)
+def mnist(request):
+    """Every test here trains on MNIST, except the one about a machine without it."""
+    if request.node.name != "test_missing_dataset_is_not_graded_and_a_grader_fault":
+        require_data()
+
 
 DEEP_ML_NETWORK = """
 import numpy as np
