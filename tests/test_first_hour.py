@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from autograder import datasets
@@ -118,3 +119,12 @@ def test_hang_at_import_is_reported_once_with_the_import_limit(tmp_path, monkeyp
     assert svm.seconds < 10
     assert optim.score == optim.max_score
     assert to_text(result).count("did not finish importing") == 1
+
+
+def test_peak_memory_is_the_exercises_own(tmp_path):
+    """A grader that grew (a batch worker, earlier exercises) must not lend its
+    size to a child: Linux carries the parent's peak RSS over exec into ru_maxrss."""
+    grown = np.ones(400 * 2**20 // 8)  # the grader holds 400 MiB more than a child needs
+    result = grade_files(tmp_path, {"svm.py": reference_source("svm")}, only=("svm",))
+    peak = result.exercises[0].peak_memory_bytes
+    assert 0 < peak < 300 * 2**20 < grown.nbytes
