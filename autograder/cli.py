@@ -18,7 +18,7 @@ from autograder.batch import plan, run_batch
 from autograder.build import BuildError, MarkerError, build, drift, release
 from autograder.checks import EXERCISES
 from autograder.executors import make_executor
-from autograder.gradescope_bundle import build_bundle
+from autograder.gradescope_bundle import MissingData, build_bundle
 from autograder.grading import Options, grade
 from autograder.references import solutions_dir
 from autograder.reports import to_text, write_gradescope
@@ -31,6 +31,30 @@ EXIT_USAGE = 2
 EXIT_GRADER_FAULT = 3
 EXIT_DRIFT = 1
 """``build --check``: assignments/ differs from what the build produces."""
+
+
+MODE_NOTE = {
+    "dev": ": visible checks only; --mode test adds the hidden checks",
+    "test": ": visible and hidden checks; --mode dev for the visible ones only",
+}
+"""Printed with the mode a command runs in: ``grade`` defaults to dev (a student's
+self-check), ``batch`` and ``gradescope-bundle`` to test (the course's grade)."""
+
+
+class DefaultsHelp(argparse.HelpFormatter):
+    """``--help`` with every option's default (options without one say nothing)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        has_default = action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
+        if has_default and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+MODE_HELP = "dev: visible checks only; test: visible and hidden checks"
+ONLY_HELP = "comma-separated exercise ids (default: all)"
+DATA_HELP = "folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)"
 
 
 def exercise_list(text: str) -> tuple[str, ...]:
@@ -60,11 +84,15 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         help="a folder, a .zip, or .py modules and .ipynb notebooks (see autograder.submission.formats)",
     )
-    command.add_argument("--mode", choices=("dev", "test"), default="dev")
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
+    command.add_argument("--mode", choices=("dev", "test"), default="dev", help=MODE_HELP)
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
     command.add_argument("--json", type=Path, help="write Gradescope's results.json here")
     command.add_argument("--seed", type=int, help="seed of hidden inputs (default: from the submission)")
-    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     command.add_argument("--plots", type=Path, help="write the MLP's figures (PNG) here")
     command.add_argument("--html", type=Path, help="write the self-contained HTML feedback page here")
     command.set_defaults(run=run_grade)
@@ -107,9 +135,13 @@ def add_batch(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("batch", help="grade every entry of a folder (one per student)")
     command.add_argument("submissions", type=Path, help="folder with one entry per student")
     command.add_argument("--out", type=Path, required=True, help="folder of results, feedback and gradebook")
-    command.add_argument("--mode", choices=("dev", "test"), default="test")
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--mode", choices=("dev", "test"), default="test", help=MODE_HELP)
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     command.add_argument("--jobs", type=positive, default=1, help="local worker processes (2.5 GB each)")
     cluster = command.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786)")
@@ -125,6 +157,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.out.resolve().is_relative_to(args.submissions.resolve()):
         print("autograder: --out must be outside the submissions folder", file=sys.stderr)
         return EXIT_USAGE
+    print(f"grading in {args.mode} mode{MODE_NOTE[args.mode]}", flush=True)
     jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
     with make_executor(args.jobs, args.scheduler, args.dask_workers) as executor:
         report = run_batch(jobs, args.out, executor)
@@ -139,15 +172,22 @@ def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
     """``autograder gradescope-bundle OUT.zip``: the autograder zip for Gradescope."""
     command = commands.add_parser("gradescope-bundle", help="build Gradescope's autograder zip")
     command.add_argument("out", type=Path, help="the zip to write")
-    command.add_argument("--mode", choices=("dev", "test"), default="test")
-    command.add_argument("--only", type=exercise_list, help="exercises of this Gradescope assignment")
+    command.add_argument("--mode", choices=("dev", "test"), default="test", help=MODE_HELP)
+    command.add_argument(
+        "--only", type=exercise_list, help="exercises of this Gradescope assignment (default: all)"
+    )
     command.add_argument("--data-dir", type=folder, help="datasets to bundle (needed by the MLP exercise)")
     command.set_defaults(run=run_gradescope_bundle)
 
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:
     """Write the Gradescope autograder zip."""
-    print(build_bundle(args.out, args.mode, args.only, args.data_dir))
+    try:
+        written = build_bundle(args.out, args.mode, args.only, args.data_dir)
+    except MissingData as error:
+        print(f"autograder gradescope-bundle: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{written} (grades in {args.mode} mode{MODE_NOTE[args.mode]})")
     return EXIT_OK
 
 
@@ -213,8 +253,12 @@ def add_check(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "folder", type=Path, nargs="?", help="default: ./assignments when it exists, else the current folder"
     )
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=folder, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     command.set_defaults(run=run_check)
 
 
@@ -297,6 +341,13 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
+    original = commands.add_parser
+
+    def add_parser(name: str, **kwargs) -> argparse.ArgumentParser:
+        """Every command's ``--help`` shows every default."""
+        return original(name, formatter_class=DefaultsHelp, **kwargs)
+
+    commands.add_parser = add_parser
     for add in COMMANDS:
         add(commands)
     return root

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
 import pytest
 
 from autograder import datasets
 from autograder.cli import main
+from autograder.gradescope_bundle import MissingData, build_bundle
 from autograder.grading import Options, grade
 from autograder.reports import to_text
 from autograder.reports.gradescope import to_gradescope
@@ -128,3 +130,26 @@ def test_peak_memory_is_the_exercises_own(tmp_path):
     result = grade_files(tmp_path, {"svm.py": reference_source("svm")}, only=("svm",))
     peak = result.exercises[0].peak_memory_bytes
     assert 0 < peak < 300 * 2**20 < grown.nbytes
+
+
+def test_bundle_carries_only_the_datasets_its_exercises_load(no_data, tmp_path):
+    with pytest.raises(MissingData, match="mnist"):
+        build_bundle(tmp_path / "mlp.zip", only=("mlp",), data_dir=no_data)
+    shared = tmp_path / "shared"
+    for name in datasets.DATASETS:
+        (shared / name).mkdir(parents=True)
+        for remote in datasets.DATASETS[name].values():
+            (shared / name / remote.filename).write_bytes(b"")
+    names = zipfile.ZipFile(build_bundle(tmp_path / "mlp.zip", only=("mlp",), data_dir=shared)).namelist()
+    assert {name.split("/")[1] for name in names if name.startswith("data/")} == {"mnist"}
+    svm = zipfile.ZipFile(build_bundle(tmp_path / "svm.zip", only=("svm",), data_dir=shared)).namelist()
+    assert not [name for name in svm if name.startswith("data/")]
+
+
+def test_help_shows_every_default(capsys):
+    for command in ("grade", "batch", "gradescope-bundle"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "(default: dev)" in text or "(default: test)" in text
+        assert "(default: all)" in text

@@ -270,6 +270,7 @@ def check_predict(session: Session) -> None:
 EXERCISE = Exercise(
     id="knn",
     title="k-nearest neighbours",
+    datasets=("mnist",),
     checks=(
         *(distance_check(label, VISIBLE) for label in METHODS),
         Check(
