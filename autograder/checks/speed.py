@@ -1,10 +1,15 @@
 """Speed ratios measured in one run: the student's vectorized code against a
-trusted loop implementation timed in the grader on the same input.
+loop baseline timed in the grader at check time.
 
-The baseline runs in the grader, not in the child, so a student cannot make
-the comparison look better by slowing down their own loop version; the
-student's time is measured by the grader around the sandbox call, so it
-includes a small, fixed transfer cost that the input sizes keep negligible.
+The baseline is a Python loop of small NumPy calls, as many as a loop
+version makes on the input (``loop_baseline``): it is no exercise's solution,
+so a student release ships it and times exactly what the course grader
+times, and it runs in the grader, so a student cannot make the comparison
+look better by slowing down their own loop version. Correctness is judged
+against the expected value (the reference's, or the release's store), never
+against a loop version's output. The student's time is measured by the
+grader around the sandbox call, so it includes a small, fixed transfer cost
+that the input sizes keep negligible.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 from autograder.checks.base import CheckFailed
 
@@ -44,6 +51,27 @@ def values_first() -> Iterator[None]:
         raise
 
 
+def loop_baseline(iterations: int, calls: int, operand: np.ndarray) -> Callable[[], None]:
+    """What a loop version costs: ``iterations`` Python iterations of ``calls`` small
+    NumPy calls each on ``operand`` (a row of the input).
+
+    Parameters
+    ----------
+    iterations : int
+        Inner iterations of the loop version (N * C for a loss, pairs for distances).
+    calls : int
+        NumPy calls it makes per iteration.
+    operand : ndarray of shape (D,)
+        A row of the timed input: the calls cost what they cost on it.
+    """
+
+    def run() -> None:
+        for _ in range(iterations * calls):
+            np.multiply(operand, 1.0)
+
+    return run
+
+
 def best_time(run: Callable[[], Any]) -> tuple[float, Any]:
     """Fastest of ``REPEATS`` runs of ``run`` in seconds, and its last value."""
     times = []
@@ -58,7 +86,7 @@ def check_speedup(
     subject: str,
     baseline: Callable[[], Any],
     student: Callable[[], Any],
-    verify: Callable[[Any, Any], None],
+    verify: Callable[[Any], None],
 ) -> dict:
     """Require ``student`` to be correct and ``SPEEDUP_MIN`` times faster than ``baseline``.
 
@@ -66,26 +94,28 @@ def check_speedup(
     ----------
     subject : str
         What is timed, for messages.
-    baseline, student : callable
-        The trusted loop version and the student's call, on the same input.
+    baseline : callable
+        The loop baseline (``loop_baseline``) of the same input.
+    student : callable
+        The student's call.
     verify : callable
-        ``verify(student_value, baseline_value)`` raises ``CheckFailed`` when
-        the student's answer is wrong: a fast wrong answer earns nothing.
+        ``verify(student_value)`` raises ``CheckFailed`` when the student's
+        answer is wrong: a fast wrong answer earns nothing.
 
     Returns
     -------
     dict
         ``baseline_seconds``, ``student_seconds`` and ``ratio`` for the report.
     """
-    base, expected = best_time(baseline)
+    base, _ = best_time(baseline)
     mine, got = best_time(student)
     with values_first():
-        verify(got, expected)
+        verify(got)
     ratio = base / max(mine, 1e-9)
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(
             subject,
-            f"at least {SPEEDUP_MIN:g}x faster than the loop version ({base:.3f} s)",
+            f"at least {SPEEDUP_MIN:g}x faster than a loop version ({base:.3f} s)",
             f"{ratio:.1f}x ({mine:.3f} s)",
         )
     return {"baseline_seconds": base, "student_seconds": mine, "ratio": ratio}
