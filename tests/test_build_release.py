@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -342,3 +343,22 @@ def test_release_check_and_course_grade_agree_on_planted_bugs(released, tmp_path
         course = grade_files(tmp_path / name.replace(" ", "-"), {f"{exercise}.py": source}, only=(exercise,))
         assert released_total == (course.score, course.max_score), name
         assert course.score < course.max_score, name
+
+
+@pytest.mark.parametrize("exercise", ["svm", "mlp"])
+def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
+    """A student opens the notebook in the release folder: nothing on the path but the folder."""
+    notebook = json.loads((released / "assignments" / exercise / f"{exercise}.ipynb").read_text())
+    setup = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    source = "\n".join(line for line in "".join(setup["source"]).splitlines() if not line.startswith("%"))
+    env = {k: v for k, v in release_env().items() if k != "PYTHONPATH"}
+    completed = subprocess.run(
+        [sys.executable, "-c", source + "\nprint(load.__module__)"],
+        cwd=released / "assignments" / exercise,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().endswith("autograder.datasets")
