@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from autograder import datasets
+from autograder.batch import grade_job, is_current, plan, read_record, store
 from autograder.cli import main
 from autograder.gradescope_bundle import MissingData, build_bundle
 from autograder.grading import Options, grade
@@ -153,3 +154,15 @@ def test_help_shows_every_default(capsys):
         text = " ".join(capsys.readouterr().out.split())
         assert "(default: dev)" in text or "(default: test)" in text
         assert "(default: all)" in text
+
+
+def test_batch_grades_a_student_again_once_the_data_is_there(no_data, tmp_path):
+    """A result that lacked a dataset is not kept on resume: the student is graded again."""
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / "knn.py").write_text(reference_source("knn"))
+    job = next(iter(plan(subs, "dev", ("knn",), None)))
+    outcome = grade_job(job)
+    assert outcome["record"]["grader_fault"] is True
+    store(tmp_path / "out", outcome)
+    assert not is_current(read_record(tmp_path / "out" / "alice"), job)
