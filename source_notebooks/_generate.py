@@ -97,7 +97,7 @@ def setup(module: str, extra_imports: str = "") -> nbformat.NotebookNode:
         ROOT = next((d for d in (HERE, *HERE.parents) if (d / "autograder" / "__init__.py").is_file()), None)
         if ROOT is not None and str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
-        from autograder.datasets import load
+        load = importlib.import_module("autograder.datasets").load
 
         # Your {module}.py sits beside this notebook, or one folder up (assignments/{module}.py
         # beside assignments/{module}/{module}.ipynb).
@@ -1071,10 +1071,11 @@ def mlp_notebook() -> list[nbformat.NotebookNode]:
             network = mlp.NeuralNetwork(lr=LEARNING_RATE)
             if torch is not None:
                 torch.set_num_threads(1)  # batches of 64: threads cost more than they save
-                model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-                model = model.double()
+                layers = (torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+                model = torch.nn.Sequential(*layers).double()
                 with torch.no_grad():
-                    for layer, W, b in ((model[0], network.W1, network.b1), (model[2], network.W2, network.b2)):
+                    pairs = ((model[0], network.W1, network.b1), (model[2], network.W2, network.b2))
+                    for layer, W, b in pairs:
                         layer.weight.copy_(torch.from_numpy(W.T.copy()))
                         layer.bias.copy_(torch.from_numpy(b.ravel().copy()))
                 sgd = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
