@@ -104,7 +104,7 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
             results = [grade_exercise(exercise, submission, options, seed) for exercise in exercises]
             if results:
                 results[0].notes += submission.notes
-                ignored = _ignored(submission.ignored)
+                ignored = _ignored(submission.ignored, exercises)
                 if ignored:
                     results[0].notes.append(f"ignored (not an exercise module): {', '.join(ignored[:20])}")
     for exercise, result in zip(exercises, results, strict=True):
@@ -118,10 +118,11 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     )
 
 
-def _ignored(names: list[str]) -> list[str]:
-    """Ignored files worth naming: an exercise module left out by ``--only`` is not one."""
-    modules = {exercise.module for exercise in EXERCISES.values()}
-    return [name for name in names if Path(name).name not in modules]
+def _ignored(names: list[str], graded: list[Exercise]) -> list[str]:
+    """Ignored files worth naming: the module of an exercise left out by ``--only`` is
+    not one (a graded exercise's module found nowhere else still is)."""
+    left_out = {exercise.module for exercise in EXERCISES.values()} - {e.module for e in graded}
+    return [name for name in names if Path(name).name not in left_out]
 
 
 def environment() -> dict[str, Any]:
