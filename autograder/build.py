@@ -238,24 +238,47 @@ references, and a store left over from another release."""
 
 RELEASE_README = """# Exercises: deep learning from scratch in NumPy
 
-`assignments/` holds your exercise modules (and notebooks): fill in every
-`# YOUR CODE HERE` (each stub raises `NotImplementedError` until you do).
-Only NumPy and the standard library may be imported.
+## Quick start
 
-Check your work from this folder (Python 3.11+, `pip install numpy matplotlib nbformat`):
+1. Python 3.11 or newer, then, in this folder:
+   `python -m pip install numpy matplotlib nbformat jupyter`
+   (nothing else: the grader is the `autograder/` folder beside this file).
+2. Fill in every `# YOUR CODE HERE` in `assignments/<exercise>.py` (each stub
+   raises `NotImplementedError` until you do). Only NumPy and the standard
+   library may be imported.
+3. Check your work, from this folder:
 
 ```bash
-python -m autograder check                      # every visible check of assignments/
-python -m autograder check --only svm           # one exercise
-python -m autograder check --data-dir DATASETS  # kNN and MLP need MNIST (downloaded if absent)
+python -m autograder check                 # every visible check of assignments/
+python -m autograder check --only svm      # one exercise
+python -m autograder data status           # where MNIST is (kNN and MLP need it)
+python -m autograder data fetch mnist      # download it once (about 12 MB, checksummed)
 ```
 
-Each check prints its points, its verdict and, when it fails, what was
-examined, what was expected, what came back and a hint. The expected values
-come from `autograder/expected/`, recorded from the course's references; the
-course grades your work with more (hidden) checks, on other inputs. Where a
-check times a vectorized function against a loop version, your own loop
-version is the baseline here.
+The notebooks (`assignments/<exercise>/<exercise>.ipynb`) run from where they
+are: open them with `jupyter lab` started in this folder. The MLP notebook
+compares your network with PyTorch when PyTorch is installed, and skips that
+comparison otherwise; the CPU build is enough:
+`python -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`.
+
+## What the verdicts mean
+
+- `passed`: full points. `failed`: a wrong value; the line says what was
+  examined, what was expected and what came back, and a hint where to look.
+  "Your result is exactly what this bug gives: ..." names a known mistake.
+- `invalid output`: wrong shape, dtype, NaN or infinity.
+- `not attempted`: the function still raises `NotImplementedError`.
+- `import failed`, `banned import`, `timeout`, `out of memory`, `crashed`:
+  the module could not be run as written; the cause is printed once, above the
+  checks it explains.
+- `not graded: dataset unavailable`: this machine lacks MNIST; not your code
+  (run `python -m autograder data fetch mnist`).
+
+The expected values come from `autograder/expected/`, recorded from the
+course's references; the course grades your work with more (hidden) checks,
+on other inputs: passing here is necessary, not sufficient. A speed check
+times your vectorized function against a fixed loop baseline, the same one
+the course's grader uses.
 """
 
 

@@ -30,6 +30,30 @@ EXIT_SETUP_FAILED = 1
 """``sandbox-setup``: a required layer does not work after the setup."""
 
 
+MODE_NOTE = {
+    "dev": ": visible checks only; --mode test adds the hidden checks",
+    "test": ": visible and hidden checks; --mode dev for the visible ones only",
+}
+"""Printed with the mode a command runs in: ``grade`` defaults to dev (a student's
+self-check), ``batch`` and ``gradescope-bundle`` to test (the course's grade)."""
+
+
+class DefaultsHelp(argparse.HelpFormatter):
+    """``--help`` with every option's default (options without one say nothing)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        has_default = action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
+        if has_default and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+MODE_HELP = "dev: visible checks only; test: visible and hidden checks"
+ONLY_HELP = "comma-separated exercise ids (default: all)"
+DATA_HELP = "folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)"
+
+
 def exercise_list(text: str) -> tuple[str, ...]:
     """Parse ``--only knn,svm`` into known exercise ids."""
     from autograder.checks import EXERCISES
@@ -41,6 +65,15 @@ def exercise_list(text: str) -> tuple[str, ...]:
     return ids
 
 
+def folder(text: str) -> Path:
+    """Parse ``--data-dir DIR``: a folder that exists (a typo must not silently
+    fall back to another copy of the data, or to none)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return path
+
+
 def add_grade(commands: argparse._SubParsersAction) -> None:
     """``autograder grade SUBMISSION``: grade one submission."""
     command = commands.add_parser("grade", help="grade one submission (folder, .zip, .py or .ipynb files)")
@@ -50,11 +83,15 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         help="a folder, a .zip, or .py modules and .ipynb notebooks (see autograder.submission.formats)",
     )
-    command.add_argument("--mode", choices=("dev", "test"), default="dev")
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
+    command.add_argument("--mode", choices=("dev", "test"), default="dev", help=MODE_HELP)
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
     command.add_argument("--json", type=Path, help="write Gradescope's results.json here")
     command.add_argument("--seed", type=int, help="seed of hidden inputs (default: from the submission)")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     command.add_argument("--plots", type=Path, help="write the MLP's figures (PNG) here")
     command.add_argument("--html", type=Path, help="write the self-contained HTML feedback page here")
     command.add_argument(
@@ -120,9 +157,13 @@ def add_batch(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("batch", help="grade every entry of a folder (one per student)")
     command.add_argument("submissions", type=Path, help="folder with one entry per student")
     command.add_argument("--out", type=Path, required=True, help="folder of results, feedback and gradebook")
-    command.add_argument("--mode", choices=("dev", "test"), default="test")
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--mode", choices=("dev", "test"), default="test", help=MODE_HELP)
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     add_executor_options(command)
     command.add_argument(
         "--similarity", action="store_true", help="also compare every pair of students (see `similarity`)"
@@ -165,6 +206,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if layers_refused():
         return EXIT_USAGE
+    print(f"grading in {args.mode} mode{MODE_NOTE[args.mode]}", flush=True)
     jobs = plan(args.submissions, args.mode, args.only, args.data_dir)
     similarity = args.threshold
     if args.similarity or similarity is not None:
@@ -237,17 +279,24 @@ def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
     """``autograder gradescope-bundle OUT.zip``: the autograder zip for Gradescope."""
     command = commands.add_parser("gradescope-bundle", help="build Gradescope's autograder zip")
     command.add_argument("out", type=Path, help="the zip to write")
-    command.add_argument("--mode", choices=("dev", "test"), default="test")
-    command.add_argument("--only", type=exercise_list, help="exercises of this Gradescope assignment")
-    command.add_argument("--data-dir", type=Path, help="datasets to bundle (needed by the MLP exercise)")
+    command.add_argument("--mode", choices=("dev", "test"), default="test", help=MODE_HELP)
+    command.add_argument(
+        "--only", type=exercise_list, help="exercises of this Gradescope assignment (default: all)"
+    )
+    command.add_argument("--data-dir", type=folder, help="datasets to bundle (needed by the MLP exercise)")
     command.set_defaults(run=run_gradescope_bundle)
 
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:
     """Write the Gradescope autograder zip."""
-    from autograder.gradescope_bundle import build_bundle
+    from autograder.gradescope_bundle import MissingData, build_bundle
 
-    print(build_bundle(args.out, args.mode, args.only, args.data_dir))
+    try:
+        written = build_bundle(args.out, args.mode, args.only, args.data_dir)
+    except MissingData as error:
+        print(f"autograder gradescope-bundle: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{written} (grades in {args.mode} mode{MODE_NOTE[args.mode]})")
     return EXIT_OK
 
 
@@ -328,7 +377,7 @@ def add_release(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("release", help="write the students' folder (no solutions)")
     command.add_argument("destination", type=Path, help="an empty or new folder")
     command.add_argument("--root", type=Path, default=Path(), help="the repository (default: here)")
-    command.add_argument("--data-dir", type=Path, help="datasets the kNN and MLP references need")
+    command.add_argument("--data-dir", type=folder, help="datasets the kNN and MLP references need")
     command.set_defaults(run=run_release)
 
 
@@ -351,8 +400,12 @@ def add_check(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "folder", type=Path, nargs="?", help="default: ./assignments when it exists, else the current folder"
     )
-    command.add_argument("--only", type=exercise_list, help="comma-separated exercise ids")
-    command.add_argument("--data-dir", type=Path, help="folder holding mnist/ and fashion-mnist/")
+    command.add_argument("--only", type=exercise_list, help=ONLY_HELP)
+    command.add_argument(
+        "--data-dir",
+        type=folder,
+        help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
+    )
     command.set_defaults(run=run_check)
 
 
@@ -372,6 +425,73 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_GRADER_FAULT if result.grader_fault else EXIT_OK
 
 
+def add_data(commands: argparse._SubParsersAction) -> None:
+    """``autograder data fetch|status``: the datasets of this machine."""
+    command = commands.add_parser("data", help="download the datasets, or say where they are")
+    actions = command.add_subparsers(dest="action", required=True)
+    fetch = actions.add_parser("fetch", help="download (with checksums) into the cache or --to DIR")
+    fetch.add_argument(
+        "name", nargs="?", choices=DATASET_CHOICES, default="all", help="dataset (default: all)"
+    )
+    fetch.add_argument(
+        "--to",
+        type=Path,
+        help="folder to download into (default: $XDG_CACHE_HOME/autograder/datasets, "
+        "else ~/.cache/autograder/datasets)",
+    )
+    fetch.set_defaults(run=run_data_fetch)
+    status = actions.add_parser("status", help="where each dataset was found, its files and checksums")
+    status.add_argument("--data-dir", type=folder, help="folder searched first, as for grade")
+    status.set_defaults(run=run_data_status)
+
+
+DATASET_CHOICES = ("mnist", "fashion-mnist", "all")
+"""What ``data fetch`` takes, spelled here so that building the parser does not
+import ``autograder.datasets`` (and NumPy); a test holds it to ``datasets.DATASETS``."""
+
+
+def _names(name: str) -> list[str]:
+    from autograder import datasets
+
+    return list(datasets.DATASETS) if name == "all" else [name]
+
+
+def run_data_fetch(args: argparse.Namespace) -> int:
+    """Download the missing files of each named dataset; exit 1 when one failed."""
+    from autograder import datasets
+
+    failed = 0
+    for name in _names(args.name):
+        try:
+            where = datasets.download_dataset(name, progress=True, into=args.to)
+        except datasets.DatasetUnavailable as error:
+            print(f"autograder data: {error}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{name}: {where}")
+    return EXIT_DRIFT if failed else EXIT_OK
+
+
+def run_data_status(args: argparse.Namespace) -> int:
+    """Print where each dataset is, with its files; exit 1 when one is missing."""
+    from autograder import datasets
+
+    missing = 0
+    for name in datasets.DATASETS:
+        try:
+            data = datasets.load(name, args.data_dir)
+        except (datasets.DatasetUnavailable, datasets.IDXFormatError) as error:
+            print(f"{name}: missing; {str(error).splitlines()[0]}")
+            missing += 1
+            continue
+        kind = "official" if data.official else "not all official (a subset or another copy)"
+        print(f"{name}: {data.data_dir} ({kind})")
+        for record in data.files:
+            official = record.evidence or "not official"
+            print(f"  {record.filename:<28} {record.samples:>6} samples  sha256 {record.sha256}  {official}")
+    return EXIT_DRIFT if missing else EXIT_OK
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_grade,
     add_batch,
@@ -381,6 +501,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_build,
     add_release,
     add_check,
+    add_data,
 )
 """Every command, each registering its own sub-parser."""
 
@@ -390,6 +511,13 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
+    original = commands.add_parser
+
+    def add_parser(name: str, **kwargs) -> argparse.ArgumentParser:
+        """Every command's ``--help`` shows every default."""
+        return original(name, formatter_class=DefaultsHelp, **kwargs)
+
+    commands.add_parser = add_parser
     for add in COMMANDS:
         add(commands)
     return root

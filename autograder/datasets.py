@@ -52,12 +52,14 @@ __all__ = [
     "DATASETS",
     "ENV_VAR",
     "MAX_IDX_BYTES",
+    "OFFLINE_VAR",
     "Dataset",
     "DatasetUnavailable",
     "FileRecord",
     "IDXFormatError",
     "RemoteFile",
     "cache_dir",
+    "download_allowed",
     "download_dataset",
     "find_data_dir",
     "load",
@@ -68,6 +70,11 @@ __all__ = [
 
 #: Environment variable naming a directory that holds the data sets.
 ENV_VAR = "AUTOGRADER_DATA"
+
+#: Environment variable that, set to a non-empty value other than ``0``,
+#: forbids downloading: a grading machine (or a test) that must use only the
+#: data it was given.
+OFFLINE_VAR = "AUTOGRADER_OFFLINE"
 
 #: Upper bound, in bytes, for one IDX file, decompressed or stored, and for one
 #: download. The largest file in use (Fashion-MNIST training images) is
@@ -584,12 +591,18 @@ def _unavailable_message(name: str, data_dir: str | os.PathLike[str] | None, why
         f"or a folder {name}/ with them;\n"
         f"  - set the environment variable {ENV_VAR}=DIR (same layouts);\n"
         f"  - put the files in the cache folder {cache_dir() / name};\n"
-        "  - or allow downloading (download=True) on a machine with internet access.\n"
+        f"  - or run `autograder data fetch {name}` on a machine with internet access\n"
+        f"    (and {OFFLINE_VAR} unset).\n"
         f"The official files are published at:\n{urls}"
     )
 
 
-def download_dataset(name: str, progress: bool = True) -> Path:
+def download_allowed() -> bool:
+    """Whether downloading is allowed (``AUTOGRADER_OFFLINE`` unset, empty or ``0``)."""
+    return os.environ.get(OFFLINE_VAR, "") in ("", "0")
+
+
+def download_dataset(name: str, progress: bool = True, into: Path | None = None) -> Path:
     """Download the missing files of a data set into the per-user cache.
 
     Each missing file is fetched from its mirrors in order; the first response
@@ -603,18 +616,24 @@ def download_dataset(name: str, progress: bool = True) -> Path:
     progress : bool, default True
         Print download progress to stderr (a bar on a TTY, percentage lines
         otherwise).
+    into : Path, optional
+        Parent folder of the data set's folder; ``cache_dir()`` by default.
 
     Returns
     -------
     Path
-        ``cache_dir()/<name>``, now holding the four files.
+        ``into/<name>``, now holding the four files.
 
     Raises
     ------
     DatasetUnavailable
-        If a file could be downloaded from none of its mirrors.
+        If downloading is forbidden (``AUTOGRADER_OFFLINE``) or a file could be
+        downloaded from none of its mirrors.
     """
-    folder = cache_dir() / name
+    if not download_allowed():
+        why = f"its files were not found, and downloading is off ({OFFLINE_VAR} is set)"
+        raise DatasetUnavailable(_unavailable_message(name, None, why))
+    folder = (into or cache_dir()) / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -757,8 +776,9 @@ def load(
     remotes = _spec(name)
     folder = find_data_dir(name, data_dir)
     if folder is None:
-        if not download:
-            raise DatasetUnavailable(_unavailable_message(name, data_dir, "its files were not found"))
+        if not download or not download_allowed():
+            off = f", and downloading is off ({OFFLINE_VAR} is set)" if download else ""
+            raise DatasetUnavailable(_unavailable_message(name, data_dir, f"its files were not found{off}"))
         folder = download_dataset(name, progress=progress)
     arrays: dict[Role, np.ndarray] = {}
     records: list[FileRecord] = []

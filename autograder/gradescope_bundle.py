@@ -43,7 +43,8 @@ import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from autograder import __version__
+from autograder import __version__, datasets
+from autograder.checks import EXERCISES
 from autograder.secret import course_secret
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +151,30 @@ def _add_tree(bundle: zipfile.ZipFile, source: Path, name: str) -> None:
             bundle.write(path, f"{name}/{path.relative_to(source)}" if source.is_dir() else name)
 
 
+class MissingData(ValueError):
+    """An exercise of the bundle needs a dataset that was not found."""
+
+
+def needed_datasets(only: tuple[str, ...] | None, data_dir: Path | None) -> dict[str, Path]:
+    """The folder of each dataset the bundled exercises load, by name.
+
+    Raises
+    ------
+    MissingData
+        When one is found neither in ``data_dir`` nor where the grader looks.
+    """
+    names = sorted({name for e in (only or EXERCISES) for name in EXERCISES[e].datasets})
+    found = {name: datasets.find_data_dir(name, data_dir) for name in names}
+    missing = [name for name, folder in found.items() if folder is None]
+    if missing:
+        raise MissingData(
+            f"the exercises of this bundle need {', '.join(missing)}: pass --data-dir DIR holding "
+            f"{', '.join(f'{name}/' for name in missing)} (or run `autograder data fetch`); "
+            "without it Gradescope could not grade them"
+        )
+    return found
+
+
 def build_bundle(
     out: Path, mode: str = "test", only: tuple[str, ...] | None = None, data_dir: Path | None = None
 ) -> Path:
@@ -164,9 +189,15 @@ def build_bundle(
     only : tuple of str or None
         Exercises of this Gradescope assignment; all when None.
     data_dir : Path or None
-        Folder holding ``mnist/`` and ``fashion-mnist/``, bundled as ``data/``
-        (needed by the MLP exercise).
+        Folder holding the datasets; only those the bundled exercises load
+        (``Exercise.datasets``) are bundled, as ``data/<name>/``.
+
+    Raises
+    ------
+    MissingData
+        When a bundled exercise needs a dataset that was not found.
     """
+    needed = needed_datasets(only, data_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add_text(bundle, "setup.sh", SETUP, EXECUTABLE)
@@ -176,6 +207,6 @@ def build_bundle(
         _add_text(bundle, "course-secret", course_secret().decode() + "\n", 0o600)
         for part in PACKAGE_PARTS:
             _add_tree(bundle, ROOT / part, f"package/{part}")
-        if data_dir is not None:
-            _add_tree(bundle, data_dir, "data")
+        for name, folder in needed.items():
+            _add_tree(bundle, folder, f"data/{name}")
     return out

@@ -42,7 +42,9 @@ from autograder.references import (
     solutions_dir,
 )
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.results.causes import find_causes
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
+from autograder.sandbox.limits import START_SECONDS
 from autograder.secret import course_secret, submission_seed
 from autograder.submission import SourceReport, Submission
 from autograder.submission.formats import SubmissionRefused
@@ -52,8 +54,12 @@ DEV_SEED = 231
 """Seed of the visible checks' inputs, in both modes: a student's self-check
 sees exactly the inputs the visible checks use when the course grades."""
 
-QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING)
-"""Verdicts shown without the check's hint: nothing to debug yet."""
+QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
+"""Verdicts shown without the check's hint: nothing to debug yet (or nothing
+the student can debug: the grading machine lacks a dataset)."""
+
+NOT_GRADED_VERDICT = "not graded: a dataset is unavailable on the grading machine"
+"""Verdict of an exercise some of whose checks need data the machine lacks."""
 
 BREACHES = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
 
@@ -116,9 +122,11 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
             ]
             if results:
                 results[0].notes += submission.notes
-                if submission.ignored:
-                    ignored = ", ".join(submission.ignored[:20])
-                    results[0].notes.append(f"ignored (not an exercise module): {ignored}")
+                ignored = _ignored(submission.ignored, exercises)
+                if ignored:
+                    results[0].notes.append(f"ignored (not an exercise module): {', '.join(ignored[:20])}")
+    for exercise, result in zip(exercises, results, strict=True):
+        result.causes = find_causes(result.checks, exercise.module)
     with clock.timed("environment"):
         recorded = environment()
     return GradingResult(
@@ -137,6 +145,13 @@ def hidden_seed(submission: Submission, options: Options, secret: bytes) -> int:
     if options.seed is not None:
         return options.seed
     return submission_seed(secret, submission.digest()) if options.mode == "test" else DEV_SEED
+
+
+def _ignored(names: list[str], graded: list[Exercise]) -> list[str]:
+    """Ignored files worth naming: the module of an exercise left out by ``--only`` is
+    not one (a graded exercise's module found nowhere else still is)."""
+    left_out = {exercise.module for exercise in EXERCISES.values()} - {e.module for e in graded}
+    return [name for name in names if Path(name).name not in left_out]
 
 
 def environment() -> dict[str, Any]:
@@ -183,17 +198,24 @@ def grade_exercise(
     clock.add("checks", time.monotonic() - started - (sum(clock.seconds.values()) - timed_before))
     if run.banned_attempts:
         return _banned(exercise, checks, sorted(run.banned_attempts), source)
-    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
-        verdict=f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded",
+        verdict=_verdict(results),
         checks=results,
         seconds=run.waited,
         peak_memory_bytes=run.peak_rss,
         notes=source.notes,
         datasets=run.dataset_records(),
     )
+
+
+def _verdict(results: list[CheckResult]) -> str:
+    """One line for the exercise: not graded (no data), its first breach, or graded."""
+    if any(r.status is Status.DATA_UNAVAILABLE for r in results):
+        return NOT_GRADED_VERDICT
+    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
+    return f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded"
 
 
 def _uniform(
@@ -278,6 +300,21 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
     return _result(run.exercise, check, status, message, hint, seconds, session.details)
 
 
+def _import_verdict(failure: ChildDied, module: str, deadline: float) -> ChildDied:
+    """A start that timed out, stated as what happened: the module's import did
+    not finish within the limit that ran out (the import limit, or what was left
+    of the exercise's budget). Every later check of the exercise reuses it."""
+    if failure.status is not Status.TIMEOUT:
+        return failure
+    limit = START_SECONDS if time.monotonic() < deadline else None
+    within = f"within {limit:g} s" if limit else "before the exercise's time budget ran out"
+    return ChildDied(
+        Status.TIMEOUT,
+        f"{module} did not finish importing {within}: code at the top level of the module runs at "
+        "import (move experiments under if __name__ == '__main__':)",
+    )
+
+
 class ExerciseRun:
     """One exercise being graded: its children, reference and expected values.
 
@@ -331,14 +368,16 @@ class ExerciseRun:
             raise ChildDied(
                 Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
             )
+        started = time.monotonic()
         try:
             with self.clock.timed("child_start"):
                 self._child = Child(
                     self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned
                 )
         except ChildDied as failure:
-            self._start_failure = failure
-            raise
+            self.waited += time.monotonic() - started
+            self._start_failure = _import_verdict(failure, self.exercise.module, self.deadline)
+            raise self._start_failure from None
         self._start_wait = self._child.waited
         return self._child
 

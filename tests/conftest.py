@@ -1,4 +1,10 @@
-"""Shared fixtures: where the data is, and grading a folder of written files."""
+"""Shared fixtures: where the data is, and grading a folder of written files.
+
+The datasets are looked up as the grader looks them up: ``AUTOGRADER_TEST_DATA``,
+else ``../shared/datasets`` (CI), else the user's cache, fetched there on first
+use when this machine may download. A test that needs them calls
+``require_data()`` and is skipped, with a one-line reason, when they are absent.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import datasets
 from autograder.checks import base as checks_base
 from autograder.grading import Options, grade
 from autograder.results import GradingResult
@@ -14,7 +21,28 @@ from autograder.results import GradingResult
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
-DATA_DIR = Path(os.environ.get("AUTOGRADER_TEST_DATA", ROOT.parent / "shared" / "datasets"))
+SHARED_DATA = Path(os.environ.get("AUTOGRADER_TEST_DATA", ROOT.parent / "shared" / "datasets"))
+
+
+def _data_dir() -> tuple[Path, str]:
+    """Where the tests' datasets are, and why they are missing ("" when present)."""
+    if all(datasets.find_data_dir(name, SHARED_DATA) for name in datasets.DATASETS):
+        return SHARED_DATA, ""
+    for name in datasets.DATASETS:
+        try:
+            datasets.load(name, SHARED_DATA, download=True, progress=False)
+        except (datasets.DatasetUnavailable, datasets.IDXFormatError) as error:
+            return SHARED_DATA, f"{error}".splitlines()[0] + " (see autograder data status)"
+    return datasets.cache_dir(), ""
+
+
+DATA_DIR, DATA_MISSING = _data_dir()
+
+
+def require_data() -> None:
+    """Skip the calling test when the datasets are absent and cannot be fetched."""
+    if DATA_MISSING:
+        pytest.skip(DATA_MISSING)
 
 
 def reference_source(exercise: str) -> str:

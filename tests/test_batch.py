@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,6 +85,8 @@ def test_batch_writes_every_output_and_survives_bad_entries(tmp_path):
     assert float(book["stub0"]["total"]) == 0
     assert 0 < float(book["oddbug0"]["total"]) < float(book["oddbug0"]["max_score"])
     assert "exited early" in book["hostile0"]["verdicts"]
+    assert re.fullmatch(r"svm: \d+ not attempted", book["stub0"]["verdicts"])  # counts, not "graded"
+    assert re.fullmatch(r"svm: \d+ passed, \d+ failed", book["oddbug0"]["verdicts"])
     assert book["zipped"]["total"] == book["correct0"]["total"]
     assert "unsupported submission format" in book["notes"]["verdicts"]
     for student, row in book.items():
@@ -93,6 +96,8 @@ def test_batch_writes_every_output_and_survives_bad_entries(tmp_path):
     summary = (out / "summary.html").read_text()
     assert "data:image/png;base64," in summary and "Most frequent failing checks" in summary
     assert "notes" in summary.split("Not graded")[1] and "5 graded in mode test" in summary
+    failing, unattempted = summary.split("Most frequent failing checks")[1].split("<h2>Not attempted</h2>")
+    assert "not attempted" not in failing and "<td>svm</td><td>1</td>" in unattempted
     assert not list(out.rglob("*.tmp"))
 
 

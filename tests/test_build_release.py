@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,7 +27,16 @@ from autograder.build import (
 from autograder.checks import EXERCISES
 from autograder.cli import main
 from autograder.references import load_expected, save_expected
-from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, mutate, reference_source
+from tests.conftest import (
+    ASSIGNMENTS,
+    DATA_DIR,
+    ROOT,
+    SOLUTIONS,
+    grade_files,
+    mutate,
+    reference_source,
+    require_data,
+)
 
 # -- build and drift -----------------------------------------------------------------------
 
@@ -200,6 +210,7 @@ def test_store_refuses_values_it_cannot_restore(tmp_path):
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A release of this repository (the references graded once to record the store)."""
+    require_data()  # the kNN and MLP references record their expected values on it
     destination = tmp_path_factory.mktemp("release") / "course"
     release(ROOT, destination, DATA_DIR)
     return destination
@@ -296,3 +307,58 @@ def test_release_refuses_test_mode_without_references(released):
     completed = in_release(released, "grade", "assignments", "--mode", "test", "--only", "svm")
     assert completed.returncode == 2
     assert "needs the reference solutions" in completed.stderr
+
+
+PLANTED_BOTH_WAYS = {
+    "svm naive dW not divided by N": ("svm", "    dW /= num_train", "    pass"),
+    "svm vectorized regularization halved": (
+        "svm",
+        "dW = X.T @ coefficients / num_train + 2 * reg * W",
+        "dW = X.T @ coefficients / num_train + reg * W",
+    ),
+    "softmax naive dW not divided by N": (
+        "softmax",
+        "dW = dW / num_train + 2 * reg * W",
+        "dW = dW + 2 * reg * W",
+    ),
+    "knn no-loop distances squared": (
+        "knn",
+        "dists = np.sqrt(np.maximum(squared, 0.0))",
+        "dists = np.maximum(squared, 0.0)",
+    ),
+}
+
+
+def test_release_check_and_course_grade_agree_on_planted_bugs(released, tmp_path):
+    """The same file scores the same in a release's ``check`` and the course's ``grade``
+    (dev mode): speed checks time a loop baseline both ships, not a loop version."""
+    student = tmp_path / "student"
+    shutil.copytree(released, student)
+    for name, (exercise, old, new) in PLANTED_BOTH_WAYS.items():
+        source = mutate(reference_source(exercise), old, new)
+        (student / "assignments" / f"{exercise}.py").write_text(source)
+        released_total = total(
+            in_release(student, "check", "--only", exercise, "--data-dir", str(DATA_DIR)).stdout
+        )
+        course = grade_files(tmp_path / name.replace(" ", "-"), {f"{exercise}.py": source}, only=(exercise,))
+        assert released_total == (course.score, course.max_score), name
+        assert course.score < course.max_score, name
+
+
+@pytest.mark.parametrize("exercise", ["svm", "mlp"])
+def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
+    """A student opens the notebook in the release folder: nothing on the path but the folder."""
+    notebook = json.loads((released / "assignments" / exercise / f"{exercise}.ipynb").read_text())
+    setup = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    source = "\n".join(line for line in "".join(setup["source"]).splitlines() if not line.startswith("%"))
+    env = {k: v for k, v in release_env().items() if k != "PYTHONPATH"}
+    completed = subprocess.run(
+        [sys.executable, "-c", source + "\nprint(load.__module__)"],
+        cwd=released / "assignments" / exercise,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().endswith("autograder.datasets")

@@ -68,6 +68,7 @@ def write_dataset(folder: Path, arrays: dict, compress: bool = True) -> dict[str
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No AUTOGRADER_DATA, and a private, empty cache; returns the cache dir."""
     monkeypatch.delenv(ds.ENV_VAR, raising=False)
+    monkeypatch.delenv(ds.OFFLINE_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     return tmp_path / "xdg" / "autograder" / "datasets"
 
@@ -462,6 +463,19 @@ def test_download_fetches_only_missing_files(
     patch_spec(monkeypatch, [url], md5s)
     ds.load("mnist", download=True, progress=False)
     assert requests == ["/" + NAMES["train_labels"]]
+
+
+def test_offline_setting_forbids_download(
+    http_server: tuple[str, Path, list[str]],
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, root, requests = http_server
+    patch_spec(monkeypatch, [url], write_dataset(root, make_arrays()))
+    monkeypatch.setenv(ds.OFFLINE_VAR, "1")
+    with pytest.raises(ds.DatasetUnavailable, match=ds.OFFLINE_VAR):
+        ds.load("mnist", download=True, progress=False)
+    assert requests == []
 
 
 def test_download_progress_bar_on_tty(

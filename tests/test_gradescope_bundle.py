@@ -65,7 +65,7 @@ def run_autograder_script(root: Path, submission: Path | None) -> tuple[dict, st
 
 def test_bundle_holds_the_scripts_pinned_requirements_and_the_package(tmp_path):
     bundle = tmp_path / "b.zip"
-    assert main(["gradescope-bundle", str(bundle)]) == 0
+    assert main(["gradescope-bundle", str(bundle), "--only", "svm,conv"]) == 0  # exercises without data
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         requirements = archive.read("requirements.txt").decode().split()

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.cli import main
-from tests.conftest import DATA_DIR, ROOT, SOLUTIONS
+from tests.conftest import DATA_DIR, ROOT, SOLUTIONS, require_data
 
 SOURCE = ROOT / "source_notebooks"
 EXERCISES = ("knn", "svm", "softmax", "optim", "conv", "mlp")
@@ -102,6 +102,7 @@ def kernel_environment(monkeypatch):
     The inline backend is headless (it renders with Agg) and, unlike plain Agg, turns each
     figure into an image output the test can see.
     """
+    require_data()
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("AUTOGRADER_DATA", str(DATA_DIR))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))

@@ -71,7 +71,7 @@ BUGS = {
         "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n",
         "    return svm_loss_naive(W, X, y, reg)\n    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n",
         "svm_loss_vectorized at least 10x faster than the naive loops",
-        "faster than the loop version",
+        "faster than a loop version",
         ("svm_loss_vectorized: dW, reg > 0",),  # its no-loop check fails too: see tests/gaming
     ),
     "knn squared distances": Bug(

@@ -89,7 +89,7 @@ BUGS = {
         VECTORIZED_START,
         "    return softmax_loss_naive(W, X, y, reg)\n" + VECTORIZED_START,
         "softmax_loss_vectorized at least 10x faster than the naive loops",
-        "faster than the loop version",
+        "faster than a loop version",
         ("softmax_loss_vectorized: dW, reg > 0",),  # its no-loop check fails too: see tests/gaming
     ),
     # -- optim -----------------------------------------------------------------------------

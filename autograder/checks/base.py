@@ -98,12 +98,16 @@ class Exercise:
         In the order they run and are reported.
     banned : frozenset of str
         Packages the module may not import.
+    datasets : tuple of str
+        Datasets its checks load (``"mnist"``): a Gradescope bundle of the
+        exercise must carry them.
     """
 
     id: str
     title: str
     checks: tuple[Check, ...]
     banned: frozenset[str] = NUMPY_ONLY
+    datasets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [check.id for check in self.checks]

@@ -361,6 +361,7 @@ def accuracy_check(mode: str, visibility: str) -> Check:
 EXERCISE = Exercise(
     id="mlp",
     title="NumPy MLP on MNIST",
+    datasets=("mnist",),
     checks=(
         forward_check(
             1.0,

@@ -1,17 +1,25 @@
 """Speed ratios measured in one run: the student's vectorized code against a
-trusted loop implementation timed in the grader on the same fresh inputs.
+loop baseline timed in the grader at check time, on the same fresh inputs.
 
-The baseline runs in the grader, not in the child, so a student cannot make
-the comparison look better by slowing down their own loop version; the
-student's time is measured by the grader around the sandbox call, so it
-includes a small, fixed transfer cost that the input sizes keep negligible.
+The baseline is a Python loop of small NumPy calls, as many as a loop
+version makes on the input (``loop_baseline``): it is no exercise's solution,
+so a student release ships it and times exactly what the course grader
+times, and it runs in the grader, so a student cannot make the comparison
+look better by slowing down their own loop version. Correctness is judged
+against the expected value (the reference's, or the release's store), never
+against a loop version's output. The student's time is measured by the
+grader around the sandbox call, so it includes a small, fixed transfer cost
+that the input sizes keep negligible.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 from autograder.checks.base import CheckFailed
 
@@ -32,16 +40,52 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+VALUES_FIRST = (
+    "the values are wrong, so loops and speed were not judged: make the values match "
+    "(the value checks of this function say where)"
+)
+"""Hint of a loop or speed check whose answer is wrong: its own hint (about
+loops) would send the student looking for the wrong problem."""
+
+
+@contextlib.contextmanager
+def values_first() -> Iterator[None]:
+    """Give a wrong answer inside a loop or speed check the ``VALUES_FIRST`` hint
+    (a named bug's hint is kept)."""
+    try:
+        yield
+    except CheckFailed as wrong:
+        wrong.hint = wrong.hint or VALUES_FIRST
+        raise
+
+
+def loop_baseline(iterations: int, calls: int, operand: np.ndarray) -> None:
+    """Do what a loop version costs: ``iterations`` Python iterations of ``calls``
+    small NumPy calls each on ``operand`` (a row of the input).
+
+    Parameters
+    ----------
+    iterations : int
+        Inner iterations of the loop version (N * C for a loss, pairs for distances).
+    calls : int
+        NumPy calls it makes per iteration.
+    operand : ndarray of shape (D,)
+        A row of the timed input: the calls cost what they cost on it.
+    """
+    for _ in range(iterations * calls):
+        np.multiply(operand, 1.0)
+
+
 def check_speedup(
     subject: str,
-    draw: Callable[[], Any],
+    draw: Callable[[int], tuple[Any, Any]],
     baseline: Callable[[Any], Any],
     student: Callable[[Any], Any],
     verify: Callable[[Any, Any, Any], None],
 ) -> dict:
     """Require ``student`` to be correct and ``SPEEDUP_MIN`` times faster than ``baseline``.
 
-    Every repetition times both sides on a new input from ``draw()`` (same
+    Every repetition times both sides on a new input from ``draw`` (same
     size, different values) and verifies the student's answer, so that an
     answer computed once and cached is timed like the work it is.
 
@@ -50,12 +94,14 @@ def check_speedup(
     subject : str
         What is timed, for messages.
     draw : callable
-        ``draw() -> input``: a fresh input of the timed size.
+        ``draw(repetition) -> (input, expected)``: a fresh input of the timed
+        size and its expected value (asked of ``session.expected`` under a key
+        naming the repetition, so that a release's store holds it too).
     baseline, student : callable
-        ``f(input)``: the trusted loop version and the student's call.
+        ``f(input)``: the loop baseline (``loop_baseline``) and the student's call.
     verify : callable
-        ``verify(input, student_value, baseline_value)`` raises ``CheckFailed``
-        when the student's answer is wrong: a fast wrong answer earns nothing.
+        ``verify(input, student_value, expected)`` raises ``CheckFailed`` when the
+        student's answer is wrong: a fast wrong answer earns nothing.
 
     Returns
     -------
@@ -64,11 +110,12 @@ def check_speedup(
         all verified) and ``ratio`` for the report.
     """
     base_times, mine_times = [], []
-    for _ in range(REPEATS):
-        case = draw()
-        base, expected = timed(lambda case=case: baseline(case))
+    for repetition in range(REPEATS):
+        case, expected = draw(repetition)
+        base, _ = timed(lambda case=case: baseline(case))
         mine, got = timed(lambda case=case: student(case))
-        verify(case, got, expected)
+        with values_first():
+            verify(case, got, expected)
         base_times.append(base)
         mine_times.append(mine)
     base, mine = min(base_times), min(mine_times)
@@ -76,7 +123,7 @@ def check_speedup(
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(
             subject,
-            f"at least {SPEEDUP_MIN:g}x faster than the loop version ({base:.3f} s)",
+            f"at least {SPEEDUP_MIN:g}x faster than a loop version ({base:.3f} s)",
             f"{ratio:.1f}x ({mine:.3f} s)",
         )
     return {"baseline_seconds": base, "student_seconds": mine, "ratio": ratio}

@@ -22,7 +22,8 @@ from autograder.checks import EXERCISES
 from autograder.reports import plots
 from autograder.reports.html import escape, image, page
 from autograder.reports.safe import spreadsheet_cell
-from autograder.results import GradingResult, Status, result_from_dict
+from autograder.results import NOT_GRADED, ExerciseResult, GradingResult, Status, result_from_dict
+from autograder.results.causes import NAMED_BUG
 
 FAILING_SHOWN = 15
 """Rows of the summary's most frequent failing checks: enough to see the
@@ -59,11 +60,17 @@ def gradebook_csv(records: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def verdict_counts(exercise: ExerciseResult) -> str:
+    """``"8 passed, 2 failed, 10 not attempted"``: how many checks got each verdict."""
+    counts = Counter(check.status.value for check in exercise.checks)
+    return ", ".join(f"{count} {status}" for status, count in counts.most_common()) or exercise.verdict
+
+
 def _row(result: GradingResult | None, exercises: list[str], record: dict[str, Any]) -> list[Any]:
     if result is None:
         return [*([0] * len(exercises)), 0, "", record["problem"], "", "", ""]
     by_id = {e.exercise: e for e in result.exercises}
-    verdicts = "; ".join(f"{e.exercise}: {e.verdict}" for e in result.exercises)
+    verdicts = "; ".join(f"{e.exercise}: {verdict_counts(e)}" for e in result.exercises)
     peak = max((e.peak_memory_bytes for e in result.exercises), default=0)
     return [
         *(f"{by_id[e].score:g}" if e in by_id else "" for e in exercises),
@@ -107,20 +114,44 @@ def _provenance(results: list[GradingResult]) -> list[str]:
     ]
 
 
+UNATTEMPTED = (Status.NOT_ATTEMPTED, Status.MISSING)
+"""Verdicts of work not handed in: counted apart from the class's real mistakes."""
+
+
 def _failing(results: list[GradingResult]) -> list[str]:
-    counts = Counter(
-        (check.exercise, check.name, check.status.value)
-        for result in results
-        for exercise in result.exercises
-        for check in exercise.checks
-        if check.status is not Status.PASSED
-    )
+    """Real failures ranked by how many submissions they hit, with the named bug that
+    explains most of them; then how many did not attempt each exercise."""
+    failures: Counter[tuple[str, str]] = Counter()
+    bugs: dict[tuple[str, str], Counter[str]] = {}
+    unattempted: Counter[str] = Counter()
+    for result in results:
+        for exercise in result.exercises:
+            statuses = {check.status for check in exercise.checks}
+            if statuses & set(UNATTEMPTED):
+                unattempted[exercise.exercise] += 1
+            for check in exercise.checks:
+                if check.status is Status.PASSED or check.status in UNATTEMPTED or check.status in NOT_GRADED:
+                    continue
+                key = (check.exercise, check.name)
+                failures[key] += 1
+                if check.hint.startswith(NAMED_BUG):
+                    bugs.setdefault(key, Counter())[check.hint.removeprefix(NAMED_BUG)] += 1
     rows = "".join(
-        f"<tr><td>{escape(ex)}</td><td>{escape(name)}</td><td>{escape(status)}</td><td>{count}</td></tr>"
-        for (ex, name, status), count in counts.most_common(FAILING_SHOWN)
+        f"<tr><td>{escape(ex)}</td><td>{escape(name)}</td><td>{count}</td>"
+        f"<td>{escape(bugs[ex, name].most_common(1)[0][0]) if (ex, name) in bugs else ''}</td></tr>"
+        for (ex, name), count in failures.most_common(FAILING_SHOWN)
     )
-    header = "<tr><th>exercise</th><th>check</th><th>verdict</th><th>submissions</th></tr>"
-    return ["<h2>Most frequent failing checks</h2>", f"<table>{header}{rows}</table>"]
+    header = "<tr><th>exercise</th><th>check</th><th>submissions failing</th><th>named bug</th></tr>"
+    skipped = "".join(
+        f"<tr><td>{escape(ex)}</td><td>{count}</td></tr>" for ex, count in unattempted.most_common()
+    )
+    return [
+        "<h2>Most frequent failing checks</h2>",
+        f"<table>{header}{rows}</table>" if rows else "<p>No check failed on an attempted answer.</p>",
+        "<h2>Not attempted</h2>",
+        "<table><tr><th>exercise</th><th>submissions with work missing or not attempted</th></tr>"
+        f"{skipped}</table>",
+    ]
 
 
 def _slowest(graded: list[tuple[str, GradingResult]]) -> list[str]:

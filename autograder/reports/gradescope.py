@@ -18,7 +18,8 @@ from typing import Any
 from autograder.reports.files import write_atomic
 from autograder.reports.safe import json_text
 from autograder.reports.visibility import student_view
-from autograder.results import CheckResult, GradingResult, Status
+from autograder.results import Cause, CheckResult, GradingResult, Status
+from autograder.results.causes import expected_modules, explained, nothing_submitted
 
 HIDDEN_VISIBILITY = "after_published"
 """Gradescope visibility of hidden checks: students see them once grades are
@@ -28,13 +29,16 @@ published, never their inputs (``student_view`` withholds their messages)."""
 def to_gradescope(result: GradingResult) -> dict[str, Any]:
     """The results.json document for ``result``, as a student may see it."""
     result = student_view(result)
-    tests = [_test(check) for exercise in result.exercises for check in exercise.checks]
-    fault = " A grader fault occurred; tell your instructor." if result.grader_fault else ""
+    tests = [
+        _test(check, explained(exercise).get(check.name))
+        for exercise in result.exercises
+        for check in exercise.checks
+    ]
     return {
         "score": round(result.score, 6),
         "max_score": round(result.max_score, 6),
         "execution_time": round(result.execution_time, 3),
-        "output": f"Graded in {result.mode} mode: {result.score:g} / {result.max_score:g}.{fault}",
+        "output": _output(result),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {
@@ -60,12 +64,33 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
     }
 
 
-def _test(check: CheckResult) -> dict[str, Any]:
-    output = check.status.value
-    if check.status is not Status.PASSED:
-        output += "".join(
-            f"\n{text}" for text in (check.message, f"Hint: {check.hint}" if check.hint else "")
+def _output(result: GradingResult) -> str:
+    """The top of the page: the score, or why the submission could not be graded,
+    then each exercise's root causes, once."""
+    if result.grader_fault:
+        head = (
+            "This submission could not be graded: the grading machine failed (a grader fault or a "
+            "dataset it lacks), not your code. Tell your instructor; it will be graded again."
         )
+    else:
+        head = f"Graded in {result.mode} mode: {result.score:g} / {result.max_score:g}."
+    if nothing_submitted(result):
+        return f"{head}\n{expected_modules(result)}"
+    causes = [
+        f"{exercise.exercise}: {cause.text}" + (f"\nHint: {cause.hint}" if cause.hint else "")
+        for exercise in result.exercises
+        for cause in exercise.causes
+    ]
+    return "\n\n".join([head, *causes])
+
+
+def _test(check: CheckResult, cause: Cause | None = None) -> dict[str, Any]:
+    output = check.status.value
+    if cause is not None and check.status is not Status.FAILED:
+        output += f"\n(cause stated once at the top, under {check.exercise})"
+    elif check.status is not Status.PASSED:
+        hint = "" if cause is not None else check.hint
+        output += "".join(f"\n{text}" for text in (check.message, f"Hint: {hint}" if hint else ""))
     return {
         "name": f"{check.exercise}: {check.name}",
         "score": check.score,

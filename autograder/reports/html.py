@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from autograder.checks.gradcheck import RTOL
 from autograder.reports import plots
 from autograder.reports.safe import clean
+from autograder.reports.text import headline, isolation_line
 from autograder.reports.visibility import student_view
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.results.causes import expected_modules, explained, nothing_submitted
 from autograder.sandbox.limits import Limits
 
 STYLE = """
@@ -65,6 +67,8 @@ def to_html(result: GradingResult, title: str = "Feedback") -> str:
     """The feedback page of ``result``, as a student may see it."""
     result = student_view(result)
     body = [f"<h1>{escape(title)}: {result.score:g} / {result.max_score:g}</h1>", _provenance(result)]
+    if nothing_submitted(result):
+        return page(title, [*body, f'<p class="failed">{escape(expected_modules(result))}</p>'])
     limits = Limits.for_mode(result.mode)
     for exercise in result.exercises:
         body += _exercise(exercise, limits)
@@ -81,18 +85,26 @@ def _provenance(result: GradingResult) -> str:
     return (
         f'<p class="meta">mode {escape(result.mode)} · seed {result.seed} · grader '
         f"{escape(env.get('grader_version'))} · NumPy {escape(env.get('numpy'))} · BLAS "
-        f"{escape(env.get('blas'))} · isolation: {escape(env.get('isolation'))} · "
+        f"{escape(env.get('blas'))} · {escape(isolation_line(env))} · "
         f"{result.execution_time:.1f} s</p>"
     )
 
 
 def _exercise(exercise: ExerciseResult, limits: Limits) -> list[str]:
-    rows = "".join(_check_row(check) for check in exercise.checks)
+    causes = explained(exercise)
+    rows = "".join(_check_row(check, check.name in causes) for check in exercise.checks)
     notes = "".join(f"<li>{escape(note)}</li>" for note in exercise.notes)
+    stated = "".join(
+        f'<div class="message">{escape(cause.text)}</div>'
+        + (f'<div class="hint">hint: {escape(cause.hint)}</div>' if cause.hint else "")
+        + f'<p class="meta">explains: {escape(" · ".join(cause.checks))}</p>'
+        for cause in exercise.causes
+    )
     return [
         f"<h2>{escape(exercise.exercise)}: {escape(exercise.title)} — "
         f"{exercise.score:g} / {exercise.max_score:g}</h2>",
-        f"<p>verdict: {escape(exercise.verdict)}</p>",
+        f"<p>verdict: {escape(headline(exercise))}</p>",
+        stated,
         _resources(exercise, limits),
         "<table><tr><th>check</th><th>points</th><th>verdict</th><th>details</th></tr>" + rows + "</table>",
         f"<ul>{notes}</ul>" if notes else "",
@@ -115,15 +127,18 @@ def _meter(used: float, limit: float) -> str:
     return f'<span class="meter"><span style="width:{percent:.1f}%"></span></span>'
 
 
-def _check_row(check: CheckResult) -> str:
+def _check_row(check: CheckResult, explained: bool = False) -> str:
+    """One check; a check whose cause is stated above the table shows no text of its own
+    (a failure with a named bug keeps its message, without the hint)."""
     passed = check.status is Status.PASSED
+    said = passed or (explained and check.status is not Status.FAILED)
     verdict = f'<span class="{"passed" if passed else "failed"}">{escape(check.status.value)}</span>'
     if check.visibility != "visible":
         verdict += ' <span class="hidden">[hidden]</span>'
     text = []
-    if not passed and check.message:
+    if not said and check.message:
         text.append(f'<div class="message">{escape(check.message)}</div>')
-    if not passed and check.hint:
+    if not said and check.hint and not explained:
         text.append(f'<div class="hint">hint: {escape(check.hint)}</div>')
     return (
         f"<tr><td>{escape(check.name)}</td><td>{check.score:g} / {check.max_score:g}</td>"

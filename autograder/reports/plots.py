@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from autograder.results import GradingResult
 
@@ -98,6 +99,7 @@ def score_histogram(scores: list[float], max_score: float, title: str) -> bytes:
     bins = np.linspace(0, max_score or 1.0, HISTOGRAM_BINS + 1)
     axes.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
     axes.set(xlabel="score", ylabel="submissions", title=title)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     return png(figure)
 
 

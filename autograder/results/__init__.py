@@ -1,6 +1,8 @@
 """The result model, kept apart from its renderers in ``autograder.reports``."""
 
 from autograder.results.model import (
+    NOT_GRADED,
+    Cause,
     CheckResult,
     ExerciseResult,
     GradingResult,
@@ -8,4 +10,13 @@ from autograder.results.model import (
 )
 from autograder.results.serialize import result_from_dict, result_to_dict
 
-__all__ = ["CheckResult", "ExerciseResult", "GradingResult", "Status", "result_from_dict", "result_to_dict"]
+__all__ = [
+    "NOT_GRADED",
+    "Cause",
+    "CheckResult",
+    "ExerciseResult",
+    "GradingResult",
+    "Status",
+    "result_from_dict",
+    "result_to_dict",
+]

@@ -27,9 +27,15 @@ class Status(StrEnum):
     OUT_OF_MEMORY = "out of memory"
     CRASHED = "crashed"
     EXITED = "exited early"
-    DATA_UNAVAILABLE = "dataset not available"
+    DATA_UNAVAILABLE = "not graded: dataset unavailable"
     GRADER_FAULT = "grader fault"
     GRADER_RESOURCES = "grader resources exceeded"
+
+
+NOT_GRADED = frozenset({Status.GRADER_FAULT, Status.DATA_UNAVAILABLE})
+"""Verdicts that say nothing about the student's work: the grading machine
+failed (a bug of the grader, a dataset it lacks). The submission must be
+graded again once the machine is fixed."""
 
 
 @dataclass
@@ -78,6 +84,26 @@ class CheckResult:
 
 
 @dataclass
+class Cause:
+    """One root cause explaining several checks of an exercise, stated once.
+
+    Attributes
+    ----------
+    text : str
+        What happened (``"svm.py is not in the submission"``); may hold
+        several lines (a dataset's fix lists files and URLs).
+    checks : list of str
+        Names of the checks it explains.
+    hint : str
+        Where to look, or empty.
+    """
+
+    text: str
+    checks: list[str]
+    hint: str = ""
+
+
+@dataclass
 class ExerciseResult:
     """Outcome of one exercise: its checks and what the sandbox observed.
 
@@ -102,6 +128,10 @@ class ExerciseResult:
     datasets : dict
         Files of each dataset used: file name, sample count, SHA-256, and
         whether it is the official published file.
+    causes : list of Cause
+        Root causes shared by several checks (module missing, import failed,
+        stubs, a named bug...), each stated once; reports show the checks
+        they explain without repeating them.
     """
 
     exercise: str
@@ -112,6 +142,7 @@ class ExerciseResult:
     peak_memory_bytes: int = 0
     notes: list[str] = field(default_factory=list)
     datasets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    causes: list[Cause] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -163,7 +194,6 @@ class GradingResult:
 
     @property
     def grader_fault(self) -> bool:
-        """Whether any check ended in a fault of the grader itself."""
-        return any(
-            check.status is Status.GRADER_FAULT for exercise in self.exercises for check in exercise.checks
-        )
+        """Whether the grading machine failed on any check (a bug of the grader or
+        a dataset it lacks): the result is not the student's grade."""
+        return any(check.status in NOT_GRADED for exercise in self.exercises for check in exercise.checks)

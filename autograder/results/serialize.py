@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from autograder.results.model import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.results.model import Cause, CheckResult, ExerciseResult, GradingResult, Status
 
 
 def result_to_dict(result: GradingResult) -> dict[str, Any]:
@@ -32,6 +32,7 @@ def result_from_dict(document: dict[str, Any]) -> GradingResult:
                     CheckResult(**{**check, "status": Status(check["status"])})
                     for check in exercise["checks"]
                 ],
+                "causes": [Cause(**cause) for cause in exercise.get("causes", [])],
             }
         )
         for exercise in document["exercises"]

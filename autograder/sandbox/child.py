@@ -126,6 +126,24 @@ def clean_environment(home: str) -> dict[str, str]:
     }
 
 
+def tree_peak_rss(pid: int) -> int:
+    """Largest peak resident set (``VmHWM``) among ``pid`` and its descendants, in
+    bytes; 0 when they are gone. Each process's own: exec starts it afresh."""
+    peak, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) * 1024)
+        pending += [int(child) for child in children]
+    return peak
+
+
 class _OutputDrain(threading.Thread):
     """Read the child's stdout and stderr, keep the first bytes, drop the rest."""
 
@@ -259,6 +277,7 @@ class Child:
     def close(self) -> None:
         """Stop the child and every process of its run; free its folder."""
         if self._proc is not None:
+            self._sample_peak()
             os.close(self._request_w)
             if self._proc.returncode is None:
                 self._reap(wait_seconds=EXIT_GRACE_SECONDS)
@@ -275,7 +294,12 @@ class Child:
             self._cgroup.remove()
         shutil.rmtree(self._root, ignore_errors=True)
 
+    def _sample_peak(self) -> None:
+        """Record the run's peak resident memory while its processes still exist."""
+        self.peak_rss = max(self.peak_rss, tree_peak_rss(self._proc.pid))
+
     def _kill_group(self) -> None:
+        self._sample_peak()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
 
@@ -296,10 +320,11 @@ class Child:
         """
         end = time.monotonic() + (wait_seconds or 0.0)
         while self._proc.returncode is None:
-            pid, status, usage = os.wait4(self._proc.pid, 0 if wait_seconds is None else os.WNOHANG)
+            pid, status, _ = os.wait4(self._proc.pid, 0 if wait_seconds is None else os.WNOHANG)
             if pid:
                 self._proc.returncode = self._exit_code(os.waitstatus_to_exitcode(status))
-                self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
+                # Not usage.ru_maxrss: Linux carries the forking grader's peak RSS over
+                # exec into it, so it grew with the grader (across exercises, students).
                 if self._cgroup is not None:
                     self.peak_rss = max(self.peak_rss, self._cgroup.peak_bytes())
             elif time.monotonic() >= end:

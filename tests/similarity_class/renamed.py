@@ -33,8 +33,7 @@ def svm_loss_vectorized(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float)
     n_samples = X.shape[0]
     idx = np.arange(n_samples)
     s = X @ W
-    marg = np.maximum(0.0,
-                      s - s[idx, y][:, np.newaxis] + 1.0)
+    marg = np.maximum(0.0, s - s[idx, y][:, np.newaxis] + 1.0)
     marg[idx, y] = 0.0
     total = np.sum(marg) / n_samples + reg * np.sum(W * W)
     coef = (marg > 0).astype(X.dtype)
