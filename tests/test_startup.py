@@ -86,3 +86,9 @@ def test_a_notebook_still_loads_nbformat_when_handed_in(tmp_path: Path) -> None:
         f"assert 'f' in read_notebook(Path({str(notebook)!r})).defined"
     )
     assert "nbformat" in loaded_after(code)
+
+
+def test_the_data_commands_choices_are_the_datasets() -> None:
+    from autograder import cli, datasets
+
+    assert (*datasets.DATASETS, "all") == cli.DATASET_CHOICES

@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from autograder.results import CheckResult, GradingResult, result_to_dict
+from autograder.results import Cause, CheckResult, GradingResult, result_to_dict
+from autograder.results.causes import NAMED_BUG
 
 HIDDEN_FIGURE_KEYS = ("epoch_losses", "confusion", "max_relative_error")
 """Measurements of hidden checks a student may see (and the HTML page draws):
@@ -52,12 +53,30 @@ def student_check(check: CheckResult) -> CheckResult:
     )
 
 
+def student_cause(cause: Cause, hidden: set[str]) -> Cause:
+    """``cause`` as a student may see it: a message shared by hidden checks only
+    (``find_causes`` groups exception texts, which may quote hidden inputs) is
+    withheld like theirs; a named bug's text is a hint, shown as every hint is."""
+    if cause.text.startswith(NAMED_BUG) or not set(cause.checks) <= hidden:
+        return cause
+    return dataclasses.replace(
+        cause, text="hidden checks share a cause whose message is withheld (your instructor's record has it)"
+    )
+
+
 def student_view(result: GradingResult) -> GradingResult:
-    """``result`` with every hidden check as ``student_check`` shows it."""
-    exercises = [
-        dataclasses.replace(exercise, checks=[student_check(check) for check in exercise.checks])
-        for exercise in result.exercises
-    ]
+    """``result`` with every hidden check as ``student_check`` shows it, and every
+    cause as ``student_cause`` does."""
+    exercises = []
+    for exercise in result.exercises:
+        hidden = {check.name for check in exercise.checks if check.visibility != "visible"}
+        exercises.append(
+            dataclasses.replace(
+                exercise,
+                checks=[student_check(check) for check in exercise.checks],
+                causes=[student_cause(cause, hidden) for cause in exercise.causes],
+            )
+        )
     return dataclasses.replace(result, exercises=exercises)
 
 
