@@ -198,18 +198,18 @@ class Harness:
     def describe(self, error):
         """Reply fields for an exception raised by (or through) student code."""
         if isinstance(error, Missing):
-            return {"status": "missing", "message": str(error)[: self.name_chars]}
+            return {"status": "missing", "message": text_of(error)[: self.name_chars]}
         if isinstance(error, Refused):
-            return {"status": "invalid", "message": str(error)[: self.text_chars]}
+            return {"status": "invalid", "message": text_of(error)[: self.text_chars]}
         if isinstance(error, SyntaxError) and error.filename == self.path:
             where = f"{os.path.basename(self.path)}:{error.lineno}"
-            message = str(error.msg)[: self.text_chars]
+            message = text_of(error.msg)[: self.text_chars]
             return {"status": "error", "type": "SyntaxError", "message": message, "where": where}
         kinds = {NotImplementedError: "not_implemented", MemoryError: "memory", SystemExit: "exit"}
         status = next((s for k, s in kinds.items() if isinstance(error, k)), "error")
         if self.blocker.attempts and isinstance(error, ImportError):
             status = "banned"
-        message = str(error)[:MESSAGE_CHARS]
+        message = text_of(error)[:MESSAGE_CHARS]
         if self.filtered and isinstance(error, OSError) and error.errno == errno.EPERM:
             message += DENIED_NOTE
         return {
@@ -231,6 +231,16 @@ class Harness:
         reply["id"] = request["id"]
         reply["banned"] = sorted(set(self.blocker.attempts))
         return reply, payloads
+
+
+def text_of(value):
+    """``str(value)``, whatever student code made of ``__str__`` (one that raises,
+    or returns something other than a string, must not end the harness)."""
+    try:
+        text = str(value)
+    except BaseException:  # student code may raise anything
+        return f"<{type(value).__name__} whose str() raised>"
+    return text if type(text) is str else f"<{type(value).__name__} whose str() is not text>"
 
 
 def apply_limits(limits):

@@ -169,6 +169,12 @@ ATTACKS = {
         words="not permitted",
         layers=("user",),
     ),
+    "an exception whose __str__ raises": Attack(
+        "class Unprintable(Exception):\n"
+        "    def __str__(self):\n        raise RuntimeError('no text for you')\n"
+        "raise Unprintable()",
+        words="whose str() raised",
+    ),
 }
 
 
