@@ -210,10 +210,13 @@ FILL_THE_FOLDER = """
 import os
 
 _chunk = b"\\0" * 2**24
+_files = 0
 try:
-    with open("fill", "wb") as _handle:
-        while True:
-            _handle.write(_chunk)
+    while True:  # files of 256 MiB: one file may not pass RLIMIT_FSIZE (512 MiB)
+        with open(f"fill-{_files}", "wb") as _handle:
+            for _ in range(16):
+                _handle.write(_chunk)
+        _files += 1
 except OSError:
     pass
 """
