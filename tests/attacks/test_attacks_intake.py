@@ -97,7 +97,9 @@ def test_attack_corrupt_zip(scene, honest_cli):
     assert document["score"] == 0 <= sum(honest_cli.values())
     assert not document["extra_data"].get("grader_fault")
     outputs = [t["output"] for t in document["tests"]]
-    assert outputs and all("submission refused: hw.zip is not a readable zip archive" in o for o in outputs)
+    refused = "submission refused: hw.zip is not a readable zip archive"
+    assert refused in document["output"]  # the cause, stated once per exercise at the top
+    assert outputs and all(refused in o or "cause stated once at the top" in o for o in outputs)
     scene.assert_intact()
 
 

@@ -240,6 +240,6 @@ def assert_hidden_checks_shown_safely(graded: Graded) -> None:
     for check in hidden_checks(graded.result):
         shown = tests[f"{check.exercise}: {check.name}"]["output"]
         assert shown.startswith(check.status.value) and "withheld" in shown
-        assert not check.hint or check.hint in shown
+        assert not check.hint or check.hint in shown or check.hint in graded.document["output"]
         assert check.name in graded.printed
         assert json.dumps(check.message)[1:-1] in graded.instructor

@@ -201,8 +201,11 @@ def test_directories_fifos_and_links_planted_where_files_once_went(scene, honest
     result = scene.grade({"svm.py": source})
     assert_contained(result, honest, scene, (Status.ERROR,), "planted 1080 traps")
     honest_by_name = {c.name: c for e in honest.exercises for c in e.checks}
+    # The attack template dispatches through its ``_honest`` table, which the loop
+    # check (it follows calls) sees reaching the naive loops: not the reply channel's doing.
+    untouched = ("svm_loss_naive", "numerical gradient", "no loops")
     for check in (c for e in result.exercises for c in e.checks):
-        if "svm_loss_naive" not in check.name and "numerical gradient" not in check.name:
+        if not any(part in check.name for part in untouched):
             assert check.status == honest_by_name[check.name].status, (check.name, check.message)
 
 
