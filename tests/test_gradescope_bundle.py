@@ -80,7 +80,7 @@ def test_bundle_holds_the_scripts_pinned_requirements_and_the_package(tmp_path):
 
 def test_setup_installs_the_layers_and_requires_user_and_seccomp(tmp_path):
     bundle = tmp_path / "b.zip"
-    assert main(["gradescope-bundle", str(bundle)]) == 0
+    assert main(["gradescope-bundle", str(bundle), "--only", "svm"]) == 0
     with zipfile.ZipFile(bundle) as archive:
         setup, run = archive.read("setup.sh").decode(), archive.read("run_autograder").decode()
     assert "apt-get install -y -qq bubblewrap libseccomp2" in setup
