@@ -5,8 +5,9 @@ summed over exercises; ``benchmarks/bench_grading.py`` prints them as the
 breakdown of the grader's overhead. The phases of ``grading.grade``:
 
 - ``probe``: finding the isolation layers (``isolation.probe``, cached);
-- ``intake``: opening the submission (unpacking, locating, notebooks);
-- ``inspect``: parsing each exercise module (syntax, imports, loops);
+- ``intake``: opening the submission (unpacking, locating, notebooks) and
+  inspecting each exercise module (syntax, imports, loops), in the limited
+  intake child;
 - ``child_start``: starting sandboxed children, up to their module's import;
 - ``student``: waiting for the children's replies to the checks' calls;
 - ``datasets``: loading (and checksumming) datasets;

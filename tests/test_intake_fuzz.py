@@ -179,6 +179,10 @@ def test_the_intake_child_memory_is_bounded(folder, monkeypatch):
     """A notebook whose reading needs more than the intake's memory is refused,
     naming the bound (the grader's own memory never holds it)."""
     monkeypatch.setattr(intake, "INTAKE_MEMORY_BYTES", 300 * 1024**2)
+    # Only the memory bound may end this reading: on a loaded machine the time
+    # bounds would otherwise win the race (the reading grows ~14 MB/s of CPU).
+    monkeypatch.setattr(intake, "INTAKE_WALL_SECONDS", 600.0)
+    monkeypatch.setattr(intake, "INTAKE_CPU_SECONDS", 600)
     outcome = _take_in(folder, "svm.ipynb", _notebook(*["x = 1\n" * 20_000] * 200))
     assert isinstance(outcome, SubmissionRefused)
     assert "300 MB of memory" in str(outcome)
