@@ -172,7 +172,7 @@ def test_hidden_check_shows_verdict_name_and_hint_never_its_message():
 
 
 def test_grade_writes_strict_json_and_a_separate_instructor_record(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("autograder.cli.grade", lambda paths, options: hostile_result())
+    monkeypatch.setattr("autograder.grading.grade", lambda paths, options: hostile_result())
     out, instructor, page = tmp_path / "results.json", tmp_path / "instructor.json", tmp_path / "f.html"
     args = [
         "grade",

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from autograder.results import GradingResult
 
@@ -95,6 +94,8 @@ def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gr
 
 def score_histogram(scores: list[float], max_score: float, title: str) -> bytes:
     """Histogram of the scores of one exercise over a batch, as a PNG."""
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes = pyplot().subplots(figsize=(4, 2.6))
     bins = np.linspace(0, max_score or 1.0, HISTOGRAM_BINS + 1)
     axes.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
