@@ -15,13 +15,15 @@ machine achieves in the same run (`gemm_rate`).
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import importlib.util
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -286,6 +288,69 @@ def print_header(title: str, torch: Any | None = None) -> None:
     if torch is not None:
         line += f"; torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
     print(line)
+
+
+def argument_parser(doc: str, repeat: int | None = None, timed: str = "runs") -> argparse.ArgumentParser:
+    """The command line of a benchmark, described by the first line of its docstring.
+
+    Parameters
+    ----------
+    doc : str
+        The benchmark module's docstring.
+    repeat : int, optional
+        Default of a ``--repeat`` option (timed runs, the best is kept); no
+        such option when None.
+    timed : str, default "runs"
+        What ``--repeat`` counts, for its help text (e.g. ``"epochs"``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser, to which a benchmark adds its own options.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if repeat is not None:
+        parser.add_argument(
+            "--repeat", type=int, default=repeat, help=f"timed {timed} per measurement (best is kept)"
+        )
+    return parser
+
+
+@contextmanager
+def run(title: str, with_torch: bool = False) -> Iterator[Any]:
+    """Frame a benchmark's output: the header first, the total time and the load last.
+
+    Parameters
+    ----------
+    title : str
+        First line of the header.
+    with_torch : bool, default False
+        Import torch with the benchmark thread count (`import_torch`) and name
+        its version and threads in the header.
+
+    Yields
+    ------
+    module or None
+        The torch module when ``with_torch``, else None.
+    """
+    start = time.perf_counter()
+    torch = import_torch() if with_torch else None
+    print_header(title, torch)
+    yield torch
+    print_footer(start)
+
+
+def print_gemm_rate() -> float:
+    """Measure and print the float64 GEMM rate (`gemm_rate` with its defaults).
+
+    Returns
+    -------
+    float
+        Achieved float64 FLOP/s.
+    """
+    flops = gemm_rate(np.float64)
+    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
+    return flops
 
 
 def print_table(rows: Sequence[Row]) -> None:

@@ -24,9 +24,6 @@ of memory (the SVM data matrix alone is 1.2 GB).
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import _common
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -127,18 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command-line arguments (default ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best is kept)")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    torch = _common.import_torch()
-    _common.print_header("bench_knn_svm: kNN distances and SVM loss, float64", torch)
-    flops = _common.gemm_rate(np.float64)
-    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
-    rows = bench_knn(flops, args.repeat)
-    rows += bench_svm(flops, args.repeat)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    args = _common.argument_parser(__doc__, repeat=3).parse_args(argv)
+    with _common.run("bench_knn_svm: kNN distances and SVM loss, float64", with_torch=True):
+        flops = _common.print_gemm_rate()
+        rows = bench_knn(flops, args.repeat)
+        rows += bench_svm(flops, args.repeat)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

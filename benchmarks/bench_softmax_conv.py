@@ -27,7 +27,6 @@ data matrix is 1.2 GB).
 
 from __future__ import annotations
 
-import argparse
 import time
 from types import ModuleType
 
@@ -210,23 +209,20 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command-line arguments (default ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (best is kept)")
+    parser = _common.argument_parser(__doc__, repeat=5)
     parser.add_argument(
         "--skip-softmax", action="store_true", help="conv and max-pool only (no 1.2 GB matrix)"
     )
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    torch = _common.import_torch()
-    _common.print_header("bench_softmax_conv: conv, max-pool and softmax loss, float64", torch)
-    flops = _common.gemm_rate(np.float64)
-    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
-    rows = bench_conv(torch, flops, args.repeat)
-    rows += bench_pool(torch, args.repeat)
-    if not args.skip_softmax:
-        rows += bench_softmax(torch, flops, args.repeat)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    with _common.run(
+        "bench_softmax_conv: conv, max-pool and softmax loss, float64", with_torch=True
+    ) as torch:
+        flops = _common.print_gemm_rate()
+        rows = bench_conv(torch, flops, args.repeat)
+        rows += bench_pool(torch, args.repeat)
+        if not args.skip_softmax:
+            rows += bench_softmax(torch, flops, args.repeat)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":
