@@ -404,20 +404,70 @@ def rel_error(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 def linear_loss_rows(
     label: str,
-    ours: Callable[[], tuple[float, np.ndarray]],
-    theirs: Callable[[], tuple[float, Any]],
+    ours: Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[float, np.ndarray]],
+    data_loss: Callable[[Any, Any], Any],
     theirs_label: str,
-    bound_seconds: float,
+    sizes: tuple[int, int, int],
+    reg: float,
+    seed: int,
+    gemm_flops: float,
     repeat: int,
 ) -> list[Row]:
-    """Rows timing a ``(loss, dW)`` function against its torch twin and a GEMM bound.
+    """Rows timing a linear classifier's ``(loss, dW)`` against its torch twin and a GEMM bound.
 
-    ``theirs`` returns the loss and torch's gradient tensor; both sides are
-    run once more untimed to report their largest relative difference.
+    Draws X (standard normal), y and W (standard normal times 1e-4), in that
+    order, from ``np.random.default_rng(seed)``. The torch twin is
+    ``data_loss(X @ W, y) + reg * sum(W * W)`` on the same arrays (shared
+    memory, no copy but W's), differentiated by autograd. Both sides are run
+    once more untimed to report their largest relative difference.
+
+    Parameters
+    ----------
+    label : str
+        First column of the first row.
+    ours : callable
+        ``ours(W, X, y, reg) -> (loss, dW)``: the NumPy loss timed.
+    data_loss : callable
+        ``data_loss(scores, labels)``: the torch loss without its penalty, on
+        tensors of shape (N, C) and (N,).
+    theirs_label : str
+        What the torch row is called.
+    sizes : (N, D, C)
+        Examples, dimensions and classes.
+    reg : float
+        Regularization strength.
+    seed : int
+        Seed of the drawn arrays.
+    gemm_flops : float
+        Measured float64 GEMM FLOP/s; the bound is that of the two products
+        ``X @ W`` and ``X.T @ dscores`` (``2 * 2 * N * D * C`` FLOPs).
+    repeat : int
+        Timed runs of each implementation.
+
+    Returns
+    -------
+    list of Row
+        Rows of the result table.
     """
-    ours_s = best_of(ours, repeat=repeat)
+    torch = import_torch()
+    num, dim, classes = sizes
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((num, dim))
+    y = rng.integers(0, classes, num)
+    W = rng.standard_normal((dim, classes)) * 1e-4
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
+    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+
+    def theirs() -> tuple[float, Any]:
+        Wt.grad = None
+        loss = data_loss(Xt @ Wt, yt) + reg * (Wt * Wt).sum()
+        loss.backward()
+        return loss.item(), Wt.grad
+
+    ours_s = best_of(lambda: ours(W, X, y, reg), repeat=repeat)
     theirs_s = best_of(theirs, repeat=repeat)
-    loss, grad = ours()
+    bound_seconds = 2 * 2.0 * num * dim * classes / gemm_flops
+    loss, grad = ours(W, X, y, reg)
     loss_t, grad_t = theirs()
     error = max(abs(loss - loss_t) / abs(loss_t), rel_error(grad, grad_t.numpy()))
     return [
