@@ -15,13 +15,15 @@ machine achieves in the same run (`gemm_rate`).
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import importlib.util
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -288,6 +290,69 @@ def print_header(title: str, torch: Any | None = None) -> None:
     print(line)
 
 
+def argument_parser(doc: str, repeat: int | None = None, timed: str = "runs") -> argparse.ArgumentParser:
+    """The command line of a benchmark, described by the first line of its docstring.
+
+    Parameters
+    ----------
+    doc : str
+        The benchmark module's docstring.
+    repeat : int, optional
+        Default of a ``--repeat`` option (timed runs, the best is kept); no
+        such option when None.
+    timed : str, default "runs"
+        What ``--repeat`` counts, for its help text (e.g. ``"epochs"``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser, to which a benchmark adds its own options.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if repeat is not None:
+        parser.add_argument(
+            "--repeat", type=int, default=repeat, help=f"timed {timed} per measurement (best is kept)"
+        )
+    return parser
+
+
+@contextmanager
+def run(title: str, with_torch: bool = False) -> Iterator[Any]:
+    """Frame a benchmark's output: the header first, the total time and the load last.
+
+    Parameters
+    ----------
+    title : str
+        First line of the header.
+    with_torch : bool, default False
+        Import torch with the benchmark thread count (`import_torch`) and name
+        its version and threads in the header.
+
+    Yields
+    ------
+    module or None
+        The torch module when ``with_torch``, else None.
+    """
+    start = time.perf_counter()
+    torch = import_torch() if with_torch else None
+    print_header(title, torch)
+    yield torch
+    print_footer(start)
+
+
+def print_gemm_rate() -> float:
+    """Measure and print the float64 GEMM rate (`gemm_rate` with its defaults).
+
+    Returns
+    -------
+    float
+        Achieved float64 FLOP/s.
+    """
+    flops = gemm_rate(np.float64)
+    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
+    return flops
+
+
 def print_table(rows: Sequence[Row]) -> None:
     """Print the result table.
 
@@ -339,20 +404,70 @@ def rel_error(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 def linear_loss_rows(
     label: str,
-    ours: Callable[[], tuple[float, np.ndarray]],
-    theirs: Callable[[], tuple[float, Any]],
+    ours: Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[float, np.ndarray]],
+    data_loss: Callable[[Any, Any], Any],
     theirs_label: str,
-    bound_seconds: float,
+    sizes: tuple[int, int, int],
+    reg: float,
+    seed: int,
+    gemm_flops: float,
     repeat: int,
 ) -> list[Row]:
-    """Rows timing a ``(loss, dW)`` function against its torch twin and a GEMM bound.
+    """Rows timing a linear classifier's ``(loss, dW)`` against its torch twin and a GEMM bound.
 
-    ``theirs`` returns the loss and torch's gradient tensor; both sides are
-    run once more untimed to report their largest relative difference.
+    Draws X (standard normal), y and W (standard normal times 1e-4), in that
+    order, from ``np.random.default_rng(seed)``. The torch twin is
+    ``data_loss(X @ W, y) + reg * sum(W * W)`` on the same arrays (shared
+    memory, no copy but W's), differentiated by autograd. Both sides are run
+    once more untimed to report their largest relative difference.
+
+    Parameters
+    ----------
+    label : str
+        First column of the first row.
+    ours : callable
+        ``ours(W, X, y, reg) -> (loss, dW)``: the NumPy loss timed.
+    data_loss : callable
+        ``data_loss(scores, labels)``: the torch loss without its penalty, on
+        tensors of shape (N, C) and (N,).
+    theirs_label : str
+        What the torch row is called.
+    sizes : (N, D, C)
+        Examples, dimensions and classes.
+    reg : float
+        Regularization strength.
+    seed : int
+        Seed of the drawn arrays.
+    gemm_flops : float
+        Measured float64 GEMM FLOP/s; the bound is that of the two products
+        ``X @ W`` and ``X.T @ dscores`` (``2 * 2 * N * D * C`` FLOPs).
+    repeat : int
+        Timed runs of each implementation.
+
+    Returns
+    -------
+    list of Row
+        Rows of the result table.
     """
-    ours_s = best_of(ours, repeat=repeat)
+    torch = import_torch()
+    num, dim, classes = sizes
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((num, dim))
+    y = rng.integers(0, classes, num)
+    W = rng.standard_normal((dim, classes)) * 1e-4
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
+    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+
+    def theirs() -> tuple[float, Any]:
+        Wt.grad = None
+        loss = data_loss(Xt @ Wt, yt) + reg * (Wt * Wt).sum()
+        loss.backward()
+        return loss.item(), Wt.grad
+
+    ours_s = best_of(lambda: ours(W, X, y, reg), repeat=repeat)
     theirs_s = best_of(theirs, repeat=repeat)
-    loss, grad = ours()
+    bound_seconds = 2 * 2.0 * num * dim * classes / gemm_flops
+    loss, grad = ours(W, X, y, reg)
     loss_t, grad_t = theirs()
     error = max(abs(loss - loss_t) / abs(loss_t), rel_error(grad, grad_t.numpy()))
     return [

@@ -25,7 +25,6 @@ Takes about five minutes on two cores; the MLP in (b) needs the datasets
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import tempfile
@@ -124,20 +123,18 @@ def bench_batch(copies: int, only: tuple[str, ...], data_dir: Path) -> list[_com
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--only", default="svm")
     parser.add_argument("--data-dir", type=Path, default=_common.data_dir())
     parser.add_argument("--skip-reference", action="store_true", help="skip (b), the full reference grading")
     args = parser.parse_args()
-    start = time.perf_counter()
-    _common.print_header("Sandbox overhead and batch throughput")
-    rows = bench_overhead()
-    if not args.skip_reference:
-        rows += bench_reference(args.data_dir)
-    rows += bench_batch(args.copies, tuple(args.only.split(",")), args.data_dir)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    with _common.run("Sandbox overhead and batch throughput"):
+        rows = bench_overhead()
+        if not args.skip_reference:
+            rows += bench_reference(args.data_dir)
+        rows += bench_batch(args.copies, tuple(args.only.split(",")), args.data_dir)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

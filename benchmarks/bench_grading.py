@@ -27,7 +27,6 @@ Takes about ``copies * 12`` seconds on two cores (the batch dominates; use
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -184,19 +183,17 @@ def bench_batch(copies: int, data_dir: Path) -> list[_common.Row]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run (a) to (d) and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--copies", type=int, default=40, help="submissions in the batch (d)")
     parser.add_argument("--repeat", type=int, default=5, help="timed start-ups in (a); the fastest is kept")
     parser.add_argument("--data-dir", type=Path, default=_common.data_dir())
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    _common.print_header("bench_grading: CLI start-up, grading overhead by phase, batch throughput")
-    rows = bench_startup(args.repeat)
-    rows += bench_grading(args.data_dir)
-    if args.copies > 0:
-        rows += bench_batch(args.copies, args.data_dir)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    with _common.run("bench_grading: CLI start-up, grading overhead by phase, batch throughput"):
+        rows = bench_startup(args.repeat)
+        rows += bench_grading(args.data_dir)
+        if args.copies > 0:
+            rows += bench_batch(args.copies, args.data_dir)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

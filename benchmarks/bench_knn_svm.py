@@ -24,9 +24,6 @@ of memory (the SVM data matrix alone is 1.2 GB).
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import _common
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -89,32 +86,22 @@ def bench_svm(gemm_flops: float, repeat: int) -> list[_common.Row]:
     list of _common.Row
         Rows of the result table.
     """
-    torch = _common.import_torch()
     svm = _common.load_solution("svm")
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((SVM_N, SVM_D))
-    y = rng.integers(0, SVM_C, SVM_N)
-    W = rng.standard_normal((SVM_D, SVM_C)) * 1e-4
 
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
-    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
-
-    def torch_svm() -> tuple[float, object]:
-        Wt.grad = None
-        scores = Xt @ Wt
-        labels = yt.unsqueeze(1)
-        margins = torch.clamp(scores - scores.gather(1, labels) + 1.0, min=0.0)
-        margins = margins.scatter(1, labels, 0.0)
-        loss = margins.sum() / SVM_N + REG * (Wt * Wt).sum()
-        loss.backward()
-        return loss.item(), Wt.grad
+    def hinge(scores, labels):  # torch tensors of shape (N, C) and (N,)
+        labels = labels.unsqueeze(1)
+        margins = (scores - scores.gather(1, labels) + 1.0).clamp(min=0.0)
+        return margins.scatter(1, labels, 0.0).sum() / len(scores)
 
     return _common.linear_loss_rows(
         f"SVM loss+grad {SVM_N}x{SVM_D}, C={SVM_C}",
-        lambda: svm.svm_loss_vectorized(W, X, y, REG),
-        torch_svm,
+        svm.svm_loss_vectorized,
+        hinge,
         "torch autograd float64",
-        2 * 2.0 * SVM_N * SVM_D * SVM_C / gemm_flops,
+        (SVM_N, SVM_D, SVM_C),
+        REG,
+        1,
+        gemm_flops,
         repeat,
     )
 
@@ -127,18 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command-line arguments (default ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best is kept)")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    torch = _common.import_torch()
-    _common.print_header("bench_knn_svm: kNN distances and SVM loss, float64", torch)
-    flops = _common.gemm_rate(np.float64)
-    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
-    rows = bench_knn(flops, args.repeat)
-    rows += bench_svm(flops, args.repeat)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    args = _common.argument_parser(__doc__, repeat=3).parse_args(argv)
+    with _common.run("bench_knn_svm: kNN distances and SVM loss, float64", with_torch=True):
+        flops = _common.print_gemm_rate()
+        rows = bench_knn(flops, args.repeat)
+        rows += bench_svm(flops, args.repeat)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,6 @@ Takes about a minute on two cores.
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -205,31 +203,26 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command-line arguments (default ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed epochs per measurement (best is kept)")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    torch = _common.import_torch()
-    _common.print_header("bench_mlp: reference MLP 784-128-10, one epoch, batch 64", torch)
-    images, labels, source = load_data()
-    steps = -(-len(images) // BATCH)
-    print(f"data: {len(images)} images x {images.shape[1]}, {steps} steps per epoch; {source}")
-    mlp = _common.load_solution("mlp")
-    rows: list[_common.Row] = []
-    notes: list[str] = []
-    for dtype in (np.float32, np.float64):
-        dtype_rows, note = bench_dtype(torch, mlp, images, labels, dtype, args.repeat)
-        rows += dtype_rows
-        notes.append(note)
-    _common.print_table(rows)
-    print()
-    for note in notes:
-        print(note)
-    print("lines of solutions/mlp.py that name float64 (they upcast whatever they touch):")
-    for number, line in enumerate((_common.ROOT / "solutions" / "mlp.py").read_text().splitlines(), 1):
-        if "np.float64" in line:
-            print(f"  {number}: {line.strip()}")
-    _common.print_footer(start)
+    args = _common.argument_parser(__doc__, repeat=3, timed="epochs").parse_args(argv)
+    with _common.run("bench_mlp: reference MLP 784-128-10, one epoch, batch 64", with_torch=True) as torch:
+        images, labels, source = load_data()
+        steps = -(-len(images) // BATCH)
+        print(f"data: {len(images)} images x {images.shape[1]}, {steps} steps per epoch; {source}")
+        mlp = _common.load_solution("mlp")
+        rows: list[_common.Row] = []
+        notes: list[str] = []
+        for dtype in (np.float32, np.float64):
+            dtype_rows, note = bench_dtype(torch, mlp, images, labels, dtype, args.repeat)
+            rows += dtype_rows
+            notes.append(note)
+        _common.print_table(rows)
+        print()
+        for note in notes:
+            print(note)
+        print("lines of solutions/mlp.py that name float64 (they upcast whatever they touch):")
+        for number, line in enumerate((_common.ROOT / "solutions" / "mlp.py").read_text().splitlines(), 1):
+            if "np.float64" in line:
+                print(f"  {number}: {line.strip()}")
 
 
 if __name__ == "__main__":

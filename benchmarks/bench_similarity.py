@@ -24,7 +24,6 @@ six exercises take six times the comparison.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import tempfile
@@ -73,13 +72,11 @@ def timed(fn):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--students", type=int, default=500)
     parser.add_argument("--jobs", type=int, default=2, help="largest local pool timed")
     args = parser.parse_args()
-    start = time.perf_counter()
-    _common.print_header("Code similarity: all pairs of a class")
-    with tempfile.TemporaryDirectory() as scratch:
+    with _common.run("Code similarity: all pairs of a class"), tempfile.TemporaryDirectory() as scratch:
         students = make_class(Path(scratch), args.students)
         pairs = args.students * (args.students - 1) // 2
         intake, texts = timed(
@@ -108,8 +105,7 @@ def main() -> None:
             )  # fmt: skip
             print(f"{jobs} worker(s): {pairs:,} pairs in {seconds:.1f} s ({pairs / seconds:,.0f} per second)")
         print(f"in this process: {1 / per_pair:,.0f} pairs, {1 / per_print:,.0f} fingerprints per second")
-    _common.print_table(rows)
-    _common.print_footer(start)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ data matrix is 1.2 GB).
 
 from __future__ import annotations
 
-import argparse
 import time
 from types import ModuleType
 
@@ -178,26 +177,15 @@ def bench_softmax(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_co
         Rows of the result table.
     """
     softmax = _common.load_solution("softmax")
-    F = torch.nn.functional
-    rng = np.random.default_rng(2)
-    X = rng.standard_normal((SM_N, SM_D))
-    y = rng.integers(0, SM_C, SM_N)
-    W = rng.standard_normal((SM_D, SM_C)) * 1e-4
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
-    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
-
-    def theirs() -> tuple[float, object]:
-        Wt.grad = None
-        loss = F.cross_entropy(Xt @ Wt, yt) + REG * (Wt * Wt).sum()
-        loss.backward()
-        return loss.item(), Wt.grad
-
     return _common.linear_loss_rows(
         f"softmax loss+grad {SM_N}x{SM_D}, C={SM_C}",
-        lambda: softmax.softmax_loss_vectorized(W, X, y, REG),
-        theirs,
+        softmax.softmax_loss_vectorized,
+        torch.nn.functional.cross_entropy,
         "torch cross_entropy + autograd",
-        2 * 2.0 * SM_N * SM_D * SM_C / gemm_flops,
+        (SM_N, SM_D, SM_C),
+        REG,
+        2,
+        gemm_flops,
         repeat,
     )
 
@@ -210,23 +198,20 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command-line arguments (default ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (best is kept)")
+    parser = _common.argument_parser(__doc__, repeat=5)
     parser.add_argument(
         "--skip-softmax", action="store_true", help="conv and max-pool only (no 1.2 GB matrix)"
     )
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    torch = _common.import_torch()
-    _common.print_header("bench_softmax_conv: conv, max-pool and softmax loss, float64", torch)
-    flops = _common.gemm_rate(np.float64)
-    print(f"float64 GEMM rate: {flops / 1e9:.1f} GFLOP/s ((3072, 3072) @ (3072, 3072), best of 5)")
-    rows = bench_conv(torch, flops, args.repeat)
-    rows += bench_pool(torch, args.repeat)
-    if not args.skip_softmax:
-        rows += bench_softmax(torch, flops, args.repeat)
-    _common.print_table(rows)
-    _common.print_footer(start)
+    with _common.run(
+        "bench_softmax_conv: conv, max-pool and softmax loss, float64", with_torch=True
+    ) as torch:
+        flops = _common.print_gemm_rate()
+        rows = bench_conv(torch, flops, args.repeat)
+        rows += bench_pool(torch, args.repeat)
+        if not args.skip_softmax:
+            rows += bench_softmax(torch, flops, args.repeat)
+        _common.print_table(rows)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,15 @@
 """Planted bugs in kNN and SVM: each loses points in the check that names it.
 
-Each case is the reference with one realistic bug planted, the check that
-must fail, words its message or hint must contain, and checks that must
-still pass (so a bug costs only its own points).
+Each case is a `tests.planted.Bug`: the reference with one realistic bug
+planted, the check that must fail, words its message or hint must contain,
+and checks that must still pass (so a bug costs only its own points).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from autograder.results import Status
-from tests.conftest import checks_by_name, grade_files, mutate, reference_source
-
-
-@dataclass(frozen=True)
-class Bug:
-    exercise: str
-    old: str
-    new: str
-    fails: str
-    says: str
-    still_passes: tuple[str, ...] = ()
-
+from tests.planted import Bug, assert_loses_points_where_named
 
 BUGS = {
     "svm correct class counted": Bug(
@@ -111,13 +97,4 @@ BUGS = {
 
 @pytest.mark.parametrize("name", list(BUGS))
 def test_planted_bug_loses_points_where_named(name, tmp_path):
-    bug = BUGS[name]
-    source = mutate(reference_source(bug.exercise), bug.old, bug.new)
-    result = grade_files(tmp_path, {f"{bug.exercise}.py": source}, only=(bug.exercise,))
-    checks = checks_by_name(result, bug.exercise)
-    failed = checks[bug.fails]
-    assert failed.score == 0 and failed.status is Status.FAILED, (failed.status, failed.message)
-    assert bug.says in failed.message + " " + failed.hint
-    for other in bug.still_passes:
-        assert checks[other].status is Status.PASSED, (other, checks[other].message)
-    assert not result.grader_fault
+    assert_loses_points_where_named(BUGS[name], tmp_path)

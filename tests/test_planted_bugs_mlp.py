@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from autograder.results import Status
-from tests.conftest import checks_by_name, grade_files, mutate, reference_source, require_data
+from tests.conftest import checks_by_name, grade_files, reference_source, require_data
+from tests.planted import Bug, assert_loses_points_where_named
 
 
 @pytest.fixture(autouse=True)
@@ -87,31 +88,37 @@ def test_deep_ml_network_dividing_by_the_he_factor_fails_accuracy(tmp_path):
 
 
 BUGS = {
-    "no division by N": (
+    "no division by N": Bug(
+        "mlp",
         "        dz2 /= n\n",
         "",
         "backward: W2 update equals -lr times the numerical gradient",
         "no division by N",
     ),
-    "bias gradient not summed over the batch": (
+    "bias gradient not summed over the batch": Bug(
+        "mlp",
         "db2 = dz2.sum(axis=0, keepdims=True)",
         "db2 = dz2[:1]",
         "backward: b2 update equals -lr times the numerical gradient",
         "bias gradient not summed",
     ),
-    "learning rate ignored": (
+    "learning rate ignored": Bug(
+        "mlp",
         "self.W1 -= self.lr * dW1",
         "self.W1 -= 0.01 * dW1",
         "backward: W1 update equals -lr times the numerical gradient",
         "self.lr",
     ),
-    "softmax without the max subtraction": (
+    "softmax without the max subtraction": Bug(
+        "mlp",
         "shifted = self.z2 - self.z2.max(axis=1, keepdims=True)",
         "shifted = self.z2",
         "forward: stable for large scores",
         "subtract each row's maximum",
+        status=Status.INVALID_OUTPUT,
     ),
-    "loss summed, not averaged": (
+    "loss summed, not averaged": Bug(
+        "mlp",
         "loss = float(-np.mean(np.log(picked)))",
         "loss = float(-np.sum(np.log(picked)))",
         "backward: returns the mean cross-entropy",
@@ -122,12 +129,7 @@ BUGS = {
 
 @pytest.mark.parametrize("name", list(BUGS))
 def test_planted_bug_loses_points_where_named(name, tmp_path):
-    old, new, fails, says = BUGS[name]
-    source = mutate(reference_source("mlp"), old, new)
-    result = grade_files(tmp_path, {"mlp.py": source}, only=("mlp",))
-    check = checks_by_name(result, "mlp")[fails]
-    assert check.score == 0 and check.status in (Status.FAILED, Status.INVALID_OUTPUT), check.message
-    assert says in check.message + " " + check.hint
+    assert_loses_points_where_named(BUGS[name], tmp_path)
 
 
 def test_training_report_has_losses_and_confusion(tmp_path):

@@ -1,7 +1,7 @@
 """Planted bugs in softmax, optim and conv: each loses points in the check that names it.
 
-Each case is the reference with one realistic bug planted (one textual
-mutation), the check that must fail and with which status, words its message
+Each case is a `tests.planted.Bug`: the reference with one realistic bug
+planted (one textual mutation), the check that must fail and with which status, words its message
 or hint must contain, and checks that must still pass (so that a bug costs
 only its own points). A malformed answer (a shape no correct code returns,
 NaN where no bug-free code gives one) is ``INVALID_OUTPUT``, a wrong value
@@ -10,24 +10,10 @@ NaN where no bug-free code gives one) is ``INVALID_OUTPUT``, a wrong value
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from autograder.results import Status
-from tests.conftest import checks_by_name, grade_files, mutate, reference_source
-
-
-@dataclass(frozen=True)
-class Bug:
-    exercise: str
-    old: str
-    new: str
-    fails: str
-    says: str
-    still_passes: tuple[str, ...] = ()
-    status: Status = Status.FAILED
-
+from tests.planted import Bug, assert_loses_points_where_named
 
 VECTORIZED_START = "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n    rows"
 ADAM_STATE = '    config["m"], config["v"], config["t"] = m, v, t\n'
@@ -275,16 +261,7 @@ BUGS = {
 
 @pytest.mark.parametrize("name", list(BUGS))
 def test_planted_bug_loses_points_where_named(name, tmp_path):
-    bug = BUGS[name]
-    source = mutate(reference_source(bug.exercise), bug.old, bug.new)
-    result = grade_files(tmp_path, {f"{bug.exercise}.py": source}, only=(bug.exercise,))
-    checks = checks_by_name(result, bug.exercise)
-    failed = checks[bug.fails]
-    assert failed.score == 0 and failed.status is bug.status, (failed.status, failed.message)
-    assert bug.says in failed.message + " " + failed.hint, (failed.message, failed.hint)
-    for other in bug.still_passes:
-        assert checks[other].status is Status.PASSED, (other, checks[other].message)
-    assert not result.grader_fault
+    assert_loses_points_where_named(BUGS[name], tmp_path)
 
 
 def test_every_issue_hint_is_planted():

@@ -109,14 +109,19 @@ def test_json_text_is_strict_and_clean():
     assert strict_loads(text) == {"a": None, "b": [None, None, 1.5], "c\\x1b": "d\\x1b"}
 
 
-def test_every_renderer_emits_inert_text():
-    result = hostile_result()
-    record = {
+def hostile_record(result) -> dict:
+    """A batch record of ``result`` under the hostile student name, as the gradebook reads it."""
+    return {
         "student": HOSTILE_NAME,
         "submission_hash": "0" * 64,
         "problem": "",
         "result": result_to_dict(result),
     }
+
+
+def test_every_renderer_emits_inert_text():
+    result = hostile_result()
+    record = hostile_record(result)
     unsupported = {**record, "student": "=cmd", "problem": HOSTILE, "result": None}
     outputs = {
         "text": to_text(result),
@@ -135,12 +140,7 @@ def test_every_renderer_emits_inert_text():
 
 def test_gradebook_neutralizes_formula_names_and_keeps_numbers():
     result = hostile_result()
-    record = {
-        "student": HOSTILE_NAME,
-        "submission_hash": "0" * 64,
-        "problem": "",
-        "result": result_to_dict(result),
-    }
+    record = hostile_record(result)
     rows = list(csv.DictReader(io.StringIO(gradebook_csv([record]))))
     assert rows[0]["student"].startswith("'=HYPERLINK(")
     assert float(rows[0]["total"]) == result.score and float(rows[0]["max_score"]) == result.max_score

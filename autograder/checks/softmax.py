@@ -18,9 +18,16 @@ import numpy as np
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
-from autograder.checks.speed import check_speedup, loop_baseline, values_first
-from autograder.checks.svm import VISIBLE_REG, regularization
-from autograder.submission.callgraph import EXPECTED as NO_LOOPS
+from autograder.checks.linear import (
+    VISIBLE_REG,
+    check_vectorized_speed,
+    linear_inputs,
+    reg_label,
+    regularization,
+    regularization_bugs,
+    require_no_loops,
+)
+from autograder.checks.speed import values_first
 
 FUNCTIONS = ("softmax_loss_naive", "softmax_loss_vectorized")
 LAYER = "softmax_loss"
@@ -75,22 +82,6 @@ def sizes(rng: np.random.Generator, visibility: str) -> tuple[int, int, int]:
         return VISIBLE_SIZES
     num, dim, classes = (int(v) for v in rng.integers([2, 2, 2], [40, 30, 12]))
     return num, dim, classes
-
-
-def linear_inputs(
-    rng: np.random.Generator, num: int, dim: int, classes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weights, data and labels of the linear classifier.
-
-    Returns
-    -------
-    W : ndarray of shape (D, C)
-    X : ndarray of shape (N, D)
-    y : ndarray of shape (N,)
-    """
-    W = rng.normal(scale=0.5, size=(dim, classes))
-    X = rng.normal(size=(num, dim))
-    return W, X, rng.integers(0, classes, size=num)
 
 
 def layer_inputs(rng: np.random.Generator, num: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,20 +212,8 @@ def known_bugs(function: str, args: tuple) -> tuple[list[Suspect], list[Suspect]
         ),
         (f"{name} has the wrong sign", lambda: -back((probs - onehot) / num) + reg_grad),
     ]
-    if reg:
-        data_grad = back((probs - onehot) / num)
-        loss_bugs += [
-            ("reg is in the gradient but not in the loss", lambda: data_loss),
-            (
-                "the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)",
-                lambda: data_loss + penalty / 2,
-            ),
-        ]
-        grad_bugs += [
-            ("the regularization gradient 2 * reg * W is missing", lambda: data_grad),
-            ("the regularization gradient is reg * W instead of 2 * reg * W", lambda: data_grad + reg * W),
-        ]
-    return loss_bugs, grad_bugs
+    reg_loss_bugs, reg_grad_bugs = regularization_bugs(reg, W, data_loss, back((probs - onehot) / num))
+    return loss_bugs + reg_loss_bugs, grad_bugs + reg_grad_bugs
 
 
 def compare(
@@ -279,8 +258,8 @@ def value_check(function: str, parts: tuple[str, ...], positive_reg: bool, visib
     if visibility == HIDDEN:
         label = ", random sizes" + ("" if function == LAYER else " and reg")
     else:
-        label = "" if function == LAYER else (", reg > 0" if positive_reg else ", reg = 0")
-    reg = "" if function == LAYER else ("reg > 0" if positive_reg else "reg = 0")
+        label = "" if function == LAYER else f", {reg_label(positive_reg)}"
+    reg = "" if function == LAYER else reg_label(positive_reg)
     return Check(
         name=f"{function}: {shown}{label}",
         points=1,
@@ -396,34 +375,22 @@ def check_no_loops(session: Session) -> None:
     expected = session.expected("loss_grad", lambda: session.reference.softmax_loss_naive(*args))
     with values_first():
         compare(f"with reg={VISIBLE_REG:g}", "softmax_loss_vectorized", args, got, expected)
-    loops = session.source.loops_in("softmax_loss_vectorized")
-    if loops:
-        raise CheckFailed("softmax_loss_vectorized", NO_LOOPS, ", ".join(loops))
+    require_no_loops(session, "softmax_loss_vectorized")
 
 
 def check_speed(session: Session) -> None:
-    """The vectorized loss is correct and beats a loop of N * C NumPy calls by
-    SPEEDUP_MIN, each repetition on a fresh input."""
-    num, dim, classes = SPEED_SIZES
-
-    def draw(repetition: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], tuple]:
-        W = session.rng.normal(scale=0.01, size=(dim, classes))
-        args = (W, session.rng.normal(size=(num, dim)), session.rng.integers(0, classes, size=num), 0.1)
-        return args, session.expected(
-            f"loss_grad/{repetition}", lambda: session.reference.softmax_loss_naive(*args)
-        )
-
+    """`check_vectorized_speed` of softmax_loss_vectorized."""
     function = "softmax_loss_vectorized"
-    session.record(
-        **check_speedup(
-            f"{function} speed",
-            draw,
-            lambda args: loop_baseline(num * classes, LOOP_CALLS, args[1][0]),
-            lambda args: session.call(function, *args),
-            lambda args, got, expected: compare(
-                "on the timed input", function, args, validated(function, args, got), expected
-            ),
-        )
+    check_vectorized_speed(
+        session,
+        function,
+        "softmax_loss_naive",
+        "loss_grad",
+        SPEED_SIZES,
+        LOOP_CALLS,
+        lambda args, got, expected: compare(
+            "on the timed input", function, args, validated(function, args, got), expected
+        ),
     )
 
 

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise, Session
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
-from autograder.checks.speed import check_speedup, loop_baseline, values_first
-from autograder.submission.callgraph import EXPECTED as NO_LOOPS
+from autograder.checks.linear import (
+    VISIBLE_REG,
+    check_vectorized_speed,
+    linear_inputs,
+    reg_label,
+    regularization,
+    regularization_bugs,
+    require_no_loops,
+)
+from autograder.checks.speed import values_first
 
 KINK_GAP = 1e-3
 """Inputs are redrawn until every margin is this far from the hinge's kink,
 so that centred differences (step 1e-5) never straddle it."""
-
-VISIBLE_REG = 0.37
-"""Regularization strength of the visible reg > 0 checks (any value not 0,
-0.5 or 1 tells the conventions apart)."""
 
 LOOP_CALLS = 3
 """NumPy calls per (example, class) of the speed check's loop baseline: the
@@ -49,21 +53,12 @@ def svm_inputs(rng: np.random.Generator, visibility: str) -> tuple[np.ndarray, n
     else:
         num, dim, classes = (int(v) for v in rng.integers([5, 3, 3], [40, 30, 12]))
     while True:
-        W = rng.normal(scale=0.5, size=(dim, classes))
-        X = rng.normal(size=(num, dim))
-        y = rng.integers(0, classes, size=num)
+        W, X, y = linear_inputs(rng, num, dim, classes)
         scores = X @ W
         margins = scores - scores[np.arange(num), y][:, None] + 1.0
         margins[np.arange(num), y] = 1.0
         if np.min(np.abs(margins)) > KINK_GAP:
             return W, X, y
-
-
-def regularization(rng: np.random.Generator, visibility: str, positive: bool) -> float:
-    """The reg of a check: 0, the visible value, or a random one."""
-    if not positive:
-        return 0.0
-    return VISIBLE_REG if visibility == VISIBLE else float(rng.uniform(0.05, 2.0))
 
 
 def known_bugs(
@@ -95,19 +90,8 @@ def known_bugs(
             lambda: X.T @ active / num + 2 * reg * W,
         ),
     ]
-    if reg:
-        loss_bugs += [
-            ("reg is in the gradient but not in the loss", lambda: data_loss),
-            (
-                "the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)",
-                lambda: data_loss + penalty / 2,
-            ),
-        ]
-        grad_bugs += [
-            ("the regularization gradient 2 * reg * W is missing", lambda: data_grad),
-            ("the regularization gradient is reg * W instead of 2 * reg * W", lambda: data_grad + reg * W),
-        ]
-    return loss_bugs, grad_bugs
+    reg_loss_bugs, reg_grad_bugs = regularization_bugs(reg, W, data_loss, data_grad)
+    return loss_bugs + reg_loss_bugs, grad_bugs + reg_grad_bugs
 
 
 def student_loss(session: Session, function: str, W, X, y, reg) -> tuple[float, np.ndarray]:
@@ -135,20 +119,20 @@ def value_check(function: str, part: str, positive_reg: bool, visibility: str) -
         else:
             assert_close(subject, dW, ref_dW, suspects=grad_bugs)
 
-    reg_label = "reg > 0" if positive_reg else "reg = 0"
+    label = reg_label(positive_reg)
     hints = {
         "loss": "sum max(0, s_j - s_y + 1) over j != y only, divide by N, then add reg * np.sum(W * W)",
         "dW": "each positive margin adds X[i] to dW[:, j] and subtracts X[i] from dW[:, y[i]]; "
         "divide by N; add 2 * reg * W",
     }
     return Check(
-        name=f"{function}: {part}, {reg_label}" + ("" if visibility == VISIBLE else ", random sizes"),
+        name=f"{function}: {part}, {label}" + ("" if visibility == VISIBLE else ", random sizes"),
         points=1,
         run=run,
         visibility=visibility,
         hint=hints[part],
         id=f"{short(function)}/{part}/{'reg>0' if positive_reg else 'reg=0'}/{visibility}",
-        properties=frozenset({f"{function} {part}", reg_label, "non-square"}),
+        properties=frozenset({f"{function} {part}", label, "non-square"}),
     )
 
 
@@ -197,31 +181,20 @@ def check_no_loops(session: Session) -> None:
     expected = session.expected("loss_dW", lambda: session.reference.svm_loss_naive(W, X, y, VISIBLE_REG))
     with values_first():
         assert_correct("svm_loss_vectorized", got, expected, W.shape)
-    loops = session.source.loops_in("svm_loss_vectorized")
-    if loops:
-        raise CheckFailed("svm_loss_vectorized", NO_LOOPS, ", ".join(loops))
+    require_no_loops(session, "svm_loss_vectorized")
 
 
 def check_speed(session: Session) -> None:
-    """The vectorized loss is correct and beats a loop of N * C NumPy calls by
-    SPEEDUP_MIN, each repetition on a fresh input."""
-    num, dim, classes = SPEED_SIZES
-
-    def draw(repetition: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], tuple]:
-        W = session.rng.normal(scale=0.01, size=(dim, classes))
-        args = (W, session.rng.normal(size=(num, dim)), session.rng.integers(0, classes, size=num), 0.1)
-        return args, session.expected(
-            f"loss_dW/{repetition}", lambda: session.reference.svm_loss_naive(*args)
-        )
-
-    session.record(
-        **check_speedup(
-            "svm_loss_vectorized speed",
-            draw,
-            lambda args: loop_baseline(num * classes, LOOP_CALLS, args[1][0]),
-            lambda args: session.call("svm_loss_vectorized", *args),
-            lambda args, got, expected: assert_correct("svm_loss_vectorized", got, expected, (dim, classes)),
-        )
+    """`check_vectorized_speed` of svm_loss_vectorized."""
+    shape = SPEED_SIZES[1:]
+    check_vectorized_speed(
+        session,
+        "svm_loss_vectorized",
+        "svm_loss_naive",
+        "loss_dW",
+        SPEED_SIZES,
+        LOOP_CALLS,
+        lambda args, got, expected: assert_correct("svm_loss_vectorized", got, expected, shape),
     )
 
 

@@ -1,0 +1,145 @@
+"""Pieces shared by the linear classifiers' checks (``svm`` and ``softmax``).
+
+Both exercises grade ``loss(W, X, y, reg) -> (loss, dW)`` with the same
+regularization convention (``reg * np.sum(W * W)``, gradient ``2 * reg * W``):
+the same regularization strengths, input draws, regularization slips, no-loop
+rule and speed check serve both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograder.checks.base import VISIBLE, CheckFailed, Session
+from autograder.checks.compare import Suspect
+from autograder.checks.speed import check_speedup, loop_baseline
+from autograder.submission.callgraph import EXPECTED as NO_LOOPS
+
+VISIBLE_REG = 0.37
+"""Regularization strength of the visible reg > 0 checks (any value not 0,
+0.5 or 1 tells the conventions apart)."""
+
+SPEED_REG = 0.1
+"""Regularization strength of the speed checks' inputs (any value: only time
+and correctness are judged there)."""
+
+
+def regularization(rng: np.random.Generator, visibility: str, positive: bool) -> float:
+    """The reg of a check: 0, the visible value, or a random one."""
+    if not positive:
+        return 0.0
+    return VISIBLE_REG if visibility == VISIBLE else float(rng.uniform(0.05, 2.0))
+
+
+def reg_label(positive: bool) -> str:
+    """``"reg > 0"`` or ``"reg = 0"``: how check names and properties say which."""
+    return "reg > 0" if positive else "reg = 0"
+
+
+def linear_inputs(
+    rng: np.random.Generator, num: int, dim: int, classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, data and labels of the linear classifier.
+
+    Returns
+    -------
+    W : ndarray of shape (D, C)
+    X : ndarray of shape (N, D)
+    y : ndarray of shape (N,)
+    """
+    W = rng.normal(scale=0.5, size=(dim, classes))
+    X = rng.normal(size=(num, dim))
+    return W, X, rng.integers(0, classes, size=num)
+
+
+def regularization_bugs(
+    reg: float, W: np.ndarray | None, data_loss: float, data_grad: np.ndarray
+) -> tuple[list[Suspect], list[Suspect]]:
+    """The usual regularization slips, as suspects for the loss and for dW.
+
+    Parameters
+    ----------
+    reg : float
+        Regularization strength; no suspects when it is 0.
+    W : ndarray of shape (D, C), or None when ``reg`` is 0
+        The weights.
+    data_loss : float
+        The correct loss without its penalty.
+    data_grad : ndarray of shape (D, C)
+        The correct dW without its penalty's gradient.
+
+    Returns
+    -------
+    loss_bugs, grad_bugs : list of Suspect
+    """
+    if not reg:
+        return [], []
+    penalty = reg * np.sum(W * W)
+    loss_bugs: list[Suspect] = [
+        ("reg is in the gradient but not in the loss", lambda: data_loss),
+        (
+            "the loss uses 0.5 * reg * sum(W * W) instead of reg * sum(W * W)",
+            lambda: data_loss + penalty / 2,
+        ),
+    ]
+    grad_bugs: list[Suspect] = [
+        ("the regularization gradient 2 * reg * W is missing", lambda: data_grad),
+        ("the regularization gradient is reg * W instead of 2 * reg * W", lambda: data_grad + reg * W),
+    ]
+    return loss_bugs, grad_bugs
+
+
+def require_no_loops(session: Session, function: str) -> None:
+    """Fail when the student's ``function`` contains a loop or a comprehension."""
+    loops = session.source.loops_in(function)
+    if loops:
+        raise CheckFailed(function, NO_LOOPS, ", ".join(loops))
+
+
+def check_vectorized_speed(
+    session: Session,
+    function: str,
+    naive: str,
+    key: str,
+    sizes: tuple[int, int, int],
+    loop_calls: int,
+    verify: Callable[[tuple, Any, Any], None],
+) -> None:
+    """The vectorized loss is correct and beats a loop of N * C NumPy calls by
+    SPEEDUP_MIN, each repetition on a fresh input.
+
+    Parameters
+    ----------
+    session : Session
+        The check's session.
+    function, naive : str
+        The student's vectorized loss, and the reference's naive one that
+        gives the expected values.
+    key : str
+        Expected-value key; repetition ``r`` is stored under ``f"{key}/{r}"``.
+    sizes : (N, D, C)
+        Size of the timed inputs.
+    loop_calls : int
+        NumPy calls per (example, class) of the loop baseline.
+    verify : callable
+        ``verify(args, got, expected)`` raises ``CheckFailed`` on a wrong answer.
+    """
+    num, dim, classes = sizes
+
+    def draw(repetition: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], Any]:
+        W = session.rng.normal(scale=0.01, size=(dim, classes))
+        args = (W, session.rng.normal(size=(num, dim)), session.rng.integers(0, classes, size=num), SPEED_REG)
+        return args, session.expected(f"{key}/{repetition}", lambda: getattr(session.reference, naive)(*args))
+
+    session.record(
+        **check_speedup(
+            f"{function} speed",
+            draw,
+            lambda args: loop_baseline(num * classes, loop_calls, args[1][0]),
+            lambda args: session.call(function, *args),
+            verify,
+        )
+    )
