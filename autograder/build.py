@@ -31,7 +31,7 @@ from typing import Any
 import nbformat
 
 from autograder.grading import Options, grade
-from autograder.references import save_expected
+from autograder.store import save_expected
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

@@ -26,7 +26,7 @@ from autograder.build import (
 )
 from autograder.checks import EXERCISES
 from autograder.cli import main
-from autograder.references import load_expected, save_expected
+from autograder.store import load_expected, save_expected
 from tests.conftest import (
     ASSIGNMENTS,
     DATA_DIR,
