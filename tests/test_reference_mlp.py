@@ -30,7 +30,7 @@ import pytest
 import torch
 import torch.nn.functional as nnf
 
-from autograder.build import strip_solutions
+from autograder.authoring.stubs import strip_solutions
 from tests.conftest import ASSIGNMENTS, DATA_DIR, SOLUTIONS
 
 RTOL = 1e-10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.build import strip_solutions
+from autograder.authoring.stubs import strip_solutions
 from autograder.checks import EXERCISES
 from autograder.grading import Options, grade
 from autograder.results import Status
