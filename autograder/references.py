@@ -7,7 +7,6 @@ mapped from ``solutions/`` by the wheel) or in the source checkout.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from functools import cache
@@ -15,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from autograder.modules import load_module
 from autograder.sandbox import Child, StudentFault
 
 
@@ -35,12 +35,7 @@ def load_reference(exercise: str) -> ModuleType:
     folder = solutions_dir()
     if folder is None or not (folder / f"{exercise}.py").is_file():
         raise ReferenceUnavailable(f"no reference solution for {exercise} is installed")
-    spec = importlib.util.spec_from_file_location(
-        f"autograder_reference_{exercise}", folder / f"{exercise}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(folder / f"{exercise}.py", f"autograder_reference_{exercise}")
 
 
 class StudentStandIn:

@@ -19,11 +19,7 @@ The modules are loaded from their file paths, so the tests do not depend on
 from __future__ import annotations
 
 import copy
-import importlib.util
 import inspect
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -31,6 +27,7 @@ import torch
 import torch.nn.functional as nnf
 
 from autograder.authoring.stubs import strip_solutions
+from autograder.modules import load_module
 from tests.conftest import ASSIGNMENTS, DATA_DIR, SOLUTIONS
 
 RTOL = 1e-10
@@ -41,17 +38,8 @@ PARAMS = ("W1", "b1", "W2", "b2")
 METHODS = ("__init__", "forward", "backward", "train_step", "predict")
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sol = _load("_test_mlp_solution", SOLUTIONS / "mlp.py")
-stub = _load("_test_mlp_stub", ASSIGNMENTS / "mlp.py")
+sol = load_module(SOLUTIONS / "mlp.py", "_test_mlp_solution")
+stub = load_module(ASSIGNMENTS / "mlp.py", "_test_mlp_stub")
 Net = sol.NeuralNetwork
 
 

@@ -17,7 +17,6 @@ The modules are loaded from their file paths, so the tests do not depend on
 """
 
 import ast
-import importlib.util
 import inspect
 import itertools
 import re
@@ -29,6 +28,8 @@ import pytest
 import torch
 import torch.nn.functional as nnf
 
+from autograder.modules import load_module
+
 ROOT = Path(__file__).resolve().parents[1]
 RTOL = 1e-10
 FAST_RTOL = 1e-12
@@ -38,10 +39,7 @@ MODULES = ("softmax", "optim", "conv")
 def _load(relpath: str):
     """Import a module from a path relative to the repository root."""
     name = "_ref_test_" + relpath.replace("/", "_").removesuffix(".py")
-    spec = importlib.util.spec_from_file_location(name, ROOT / relpath)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / relpath, name)
 
 
 SOL = {name: _load(f"solutions/{name}.py") for name in MODULES}
