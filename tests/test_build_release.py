@@ -90,6 +90,27 @@ def test_marker_errors_stop_the_build_with_file_and_line(tmp_path, capsys, case)
     assert re.search(rf"svm\.py:{line}: ", capsys.readouterr().err)
 
 
+def nbgrader_clear_solutions(source: str) -> str:
+    """``source`` as nbgrader's own ``ClearSolutions`` preprocessor leaves it, in one solution cell."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata = role("module", solution=True, grade=False)
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    cleared, _ = ClearSolutions().preprocess(notebook, {})
+    return cleared.cells[0].source
+
+
+@pytest.mark.parametrize("source", sorted(SOLUTIONS.glob("[!_]*.py")), ids=lambda path: path.name)
+def test_the_stub_rule_is_nbgraders(source):
+    """The one stub-stripping rule (build, release, similarity baseline) gives, on every public
+    reference, what nbgrader's ``ClearSolutions`` gives; the committed stubs are then its output
+    (``test_the_repository_has_no_drift``)."""
+    text = source.read_text()
+    assert "### BEGIN SOLUTION" in text
+    assert strip_solutions(text, source.name) == nbgrader_clear_solutions(text)
+
+
 def test_strip_keeps_everything_outside_the_regions():
     text = 'def f(x):\n    """Doc: x is (N, D)."""\n    ### BEGIN SOLUTION\n    return x\n'
     text += "    ### END SOLUTION\n"
