@@ -358,7 +358,8 @@ def add_build(commands: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build, or with ``--check`` name the files that differ (exit 1)."""
-    from autograder.authoring.stubs import BuildError, MarkerError, build_assignments, drift
+    from autograder.authoring.assignments import BuildError, build_assignments, drift
+    from autograder.authoring.stubs import MarkerError
 
     try:
         if args.check:
@@ -383,8 +384,9 @@ def add_release(commands: argparse._SubParsersAction) -> None:
 
 def run_release(args: argparse.Namespace) -> int:
     """Write the release and say what it holds."""
+    from autograder.authoring.assignments import BuildError
     from autograder.authoring.release import release
-    from autograder.authoring.stubs import BuildError, MarkerError
+    from autograder.authoring.stubs import MarkerError
 
     try:
         files = release(args.root, args.destination, args.data_dir)

@@ -14,8 +14,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder.authoring.assignments import planned
 from autograder.authoring.release import leaked_lines, public_lines, release, secret_lines
-from autograder.authoring.stubs import MarkerError, planned, strip_solutions, student_notebook
+from autograder.authoring.stubs import MarkerError, strip_solutions, student_notebook
 from autograder.checks import EXERCISES
 from autograder.cli import main
 from autograder.store import load_expected, save_expected

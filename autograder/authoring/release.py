@@ -14,7 +14,8 @@ from typing import Any
 
 import nbformat
 
-from autograder.authoring.stubs import BEGIN, BEGIN_HIDDEN, END, END_HIDDEN, BuildError, planned, write_all
+from autograder.authoring.assignments import BuildError, planned, write_all
+from autograder.authoring.stubs import BEGIN, BEGIN_HIDDEN, END, END_HIDDEN
 from autograder.grading import Options, grade
 from autograder.store import save_expected
 
