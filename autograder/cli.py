@@ -289,7 +289,7 @@ def add_gradescope_bundle(commands: argparse._SubParsersAction) -> None:
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:
     """Write the Gradescope autograder zip."""
-    from autograder.gradescope_bundle import MissingData, build_bundle
+    from autograder.authoring.gradescope_bundle import MissingData, build_bundle
 
     try:
         written = build_bundle(args.out, args.mode, args.only, args.data_dir)
@@ -358,14 +358,15 @@ def add_build(commands: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build, or with ``--check`` name the files that differ (exit 1)."""
-    from autograder.build import BuildError, MarkerError, build, drift
+    from autograder.authoring.assignments import BuildError, build_assignments, drift
+    from autograder.authoring.stubs import MarkerError
 
     try:
         if args.check:
             differences = drift(args.root)
             print("\n".join(differences) or "assignments/ is what the build produces")
             return EXIT_DRIFT if differences else EXIT_OK
-        print("\n".join(f"wrote {path}" for path in build(args.root)))
+        print("\n".join(f"wrote {path}" for path in build_assignments(args.root)))
     except (MarkerError, BuildError) as error:
         print(f"autograder build: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -383,7 +384,9 @@ def add_release(commands: argparse._SubParsersAction) -> None:
 
 def run_release(args: argparse.Namespace) -> int:
     """Write the release and say what it holds."""
-    from autograder.build import BuildError, MarkerError, release
+    from autograder.authoring.assignments import BuildError
+    from autograder.authoring.release import release
+    from autograder.authoring.stubs import MarkerError
 
     try:
         files = release(args.root, args.destination, args.data_dir)

@@ -37,7 +37,6 @@ from autograder.phases import PhaseClock
 from autograder.references import (
     ReferenceUnavailable,
     StudentStandIn,
-    expectations_for,
     load_reference,
     solutions_dir,
 )
@@ -46,6 +45,7 @@ from autograder.results.causes import find_causes
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
 from autograder.sandbox.limits import START_SECONDS
 from autograder.secret import course_secret, submission_seed
+from autograder.store import expectations_for
 from autograder.submission import SourceReport, Submission
 from autograder.submission.formats import SubmissionRefused
 from autograder.submission.intake import take_in

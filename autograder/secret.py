@@ -12,7 +12,7 @@ The secret lives in the instructor's configuration, outside the repository
 and any release: ``$AUTOGRADER_SECRET_FILE`` when set, else
 ``$XDG_CONFIG_HOME/autograder/course-secret`` (``~/.config`` by default). It
 is created on first use (32 random bytes, hex, mode 0600) and carried into
-the Gradescope bundle (``gradescope_bundle``).
+the Gradescope bundle (``authoring.gradescope_bundle``).
 """
 
 from __future__ import annotations

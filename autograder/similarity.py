@@ -143,7 +143,7 @@ def released_stub(exercise: str) -> str | None:
     folder = solutions_dir()
     if folder is None or not (folder / f"{exercise}.py").is_file():
         return None
-    from autograder.build import strip_solutions
+    from autograder.authoring.stubs import strip_solutions
 
     reference = folder / f"{exercise}.py"
     return strip_solutions(reference.read_text(encoding="utf-8"), str(reference))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib.util
 import os
 import platform
 import sys
@@ -87,13 +86,9 @@ def load_solution(name: str) -> ModuleType:
     ModuleType
         The freshly executed module.
     """
-    path = ROOT / "solutions" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_solution_{name.lstrip('_')}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from autograder.modules import load_module
+
+    return load_module(ROOT / "solutions" / f"{name}.py", f"bench_solution_{name.lstrip('_')}")
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3, warmup: int = 1) -> float:

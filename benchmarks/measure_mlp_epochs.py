@@ -30,13 +30,11 @@ sibling ``../shared/datasets``. Takes about two minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
@@ -46,19 +44,11 @@ EPOCH_CHECKPOINTS = (5, 10, 15, 20)
 PERTURB_EPOCHS = (10, 15)
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 sys.path.insert(0, str(ROOT))
 from autograder import datasets  # noqa: E402 (needs the repository on sys.path)
+from autograder.modules import load_module  # noqa: E402
 
-mlp = _load_module("_bench_mlp", ROOT / "solutions" / "mlp.py")
+mlp = load_module(ROOT / "solutions" / "mlp.py", "_bench_mlp")
 NeuralNetwork = mlp.NeuralNetwork
 
 

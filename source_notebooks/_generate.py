@@ -1143,7 +1143,7 @@ NOTEBOOKS = {
 }
 
 
-def build(exercise: str) -> nbformat.NotebookNode:
+def source_notebook(exercise: str) -> nbformat.NotebookNode:
     """The source notebook of ``exercise``, without outputs."""
     notebook = nbformat.v4.new_notebook(cells=NOTEBOOKS[exercise]())
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
@@ -1155,7 +1155,7 @@ def build(exercise: str) -> nbformat.NotebookNode:
 
 def render(exercise: str) -> str:
     """The text of ``source_notebooks/<exercise>/<exercise>.ipynb``."""
-    return nbformat.writes(build(exercise)) + "\n"
+    return nbformat.writes(source_notebook(exercise)) + "\n"
 
 
 def main() -> None:

@@ -14,19 +14,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.build import (
-    MarkerError,
-    build_notebooks,
-    leaked_lines,
-    planned,
-    public_lines,
-    release,
-    secret_lines,
-    strip_solutions,
-)
+from autograder.authoring.assignments import planned
+from autograder.authoring.release import leaked_lines, public_lines, release, secret_lines
+from autograder.authoring.stubs import MarkerError, strip_solutions, student_notebook
 from autograder.checks import EXERCISES
 from autograder.cli import main
-from autograder.references import load_expected, save_expected
+from autograder.store import load_expected, save_expected
 from tests.conftest import (
     ASSIGNMENTS,
     DATA_DIR,
@@ -98,6 +91,27 @@ def test_marker_errors_stop_the_build_with_file_and_line(tmp_path, capsys, case)
     assert re.search(rf"svm\.py:{line}: ", capsys.readouterr().err)
 
 
+def nbgrader_clear_solutions(source: str) -> str:
+    """``source`` as nbgrader's own ``ClearSolutions`` preprocessor leaves it, in one solution cell."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata = role("module", solution=True, grade=False)
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    cleared, _ = ClearSolutions().preprocess(notebook, {})
+    return cleared.cells[0].source
+
+
+@pytest.mark.parametrize("source", sorted(SOLUTIONS.glob("[!_]*.py")), ids=lambda path: path.name)
+def test_the_stub_rule_is_nbgraders(source):
+    """The one stub-stripping rule (build, release, similarity baseline) gives, on every public
+    reference, what nbgrader's ``ClearSolutions`` gives; the committed stubs are then its output
+    (``test_the_repository_has_no_drift``)."""
+    text = source.read_text()
+    assert "### BEGIN SOLUTION" in text
+    assert strip_solutions(text, source.name) == nbgrader_clear_solutions(text)
+
+
 def test_strip_keeps_everything_outside_the_regions():
     text = 'def f(x):\n    """Doc: x is (N, D)."""\n    ### BEGIN SOLUTION\n    return x\n'
     text += "    ### END SOLUTION\n"
@@ -135,15 +149,14 @@ def source_notebook(folder: Path, code: str) -> Path:
 
 def test_student_notebooks_lose_solutions_hidden_tests_and_outputs(tmp_path):
     code = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"
-    source_notebook(tmp_path / "source", code)
-    [written] = build_notebooks(tmp_path / "source", tmp_path / "out")
-    assert written.name == "demo.ipynb"
-    answer, cell, tests = nbformat.read(written, as_version=4).cells
+    path = source_notebook(tmp_path / "source", code)
+    written = student_notebook(path.read_text(), str(path))
+    answer, cell, tests = nbformat.reads(written, as_version=4).cells
     assert answer.source == "Why?\nYOUR ANSWER HERE"
     assert cell.source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     assert cell.outputs == [] and cell.execution_count is None
     assert tests.source == "assert f(1) == 2"
-    assert "secret output" not in written.read_text() and "x + 1" not in written.read_text()
+    assert "secret output" not in written and "x + 1" not in written
     assert tests.metadata.deletable is False and tests.metadata.editable is False
     assert cell.metadata.deletable is False and "editable" not in cell.metadata
     assert len(tests.metadata.nbgrader.checksum) == 32 and tests.metadata.nbgrader.cell_type == "code"
@@ -155,13 +168,13 @@ def test_a_solution_region_outside_a_solution_cell_stops_the_build(tmp_path):
     notebook.cells[2].source = "### BEGIN SOLUTION\nassert f(1) == 2\n### END SOLUTION"
     nbformat.write(notebook, path)
     with pytest.raises(MarkerError, match=r"demo\.ipynb \(cell 3\): a solution region in a cell not marked"):
-        build_notebooks(tmp_path / "source", tmp_path / "out")
+        student_notebook(path.read_text(), "demo.ipynb")
 
 
 def test_notebook_marker_errors_name_the_cell_and_line(tmp_path):
-    source_notebook(tmp_path / "source", "def f(x):\n    ### BEGIN SOLUTION\n    return x")
+    path = source_notebook(tmp_path / "source", "def f(x):\n    ### BEGIN SOLUTION\n    return x")
     with pytest.raises(MarkerError, match=r"demo\.ipynb \(cell 2\):2: ### BEGIN SOLUTION is never closed"):
-        build_notebooks(tmp_path / "source", tmp_path / "out")
+        student_notebook(path.read_text(), "demo.ipynb")
 
 
 # -- the expected-value store ----------------------------------------------------------------

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from autograder import datasets
+from autograder.authoring.gradescope_bundle import MissingData, build_bundle
 from autograder.batch import grade_job, is_current, plan, read_record, store
 from autograder.cli import main
-from autograder.gradescope_bundle import MissingData, build_bundle
 from autograder.grading import Options, grade
 from autograder.reports import to_text
 from autograder.reports.gradescope import to_gradescope

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.authoring.gradescope_bundle import build_bundle
 from autograder.checks import EXERCISES
 from autograder.checks.base import public_generator
-from autograder.gradescope_bundle import build_bundle
 from autograder.grading import DEV_SEED, Options, grade
 from autograder.results import result_to_dict
 from autograder.secret import SECRET_ENV, course_secret, keyed_generator, secret_path

@@ -8,7 +8,6 @@ and its student notebooks are compared with those of ``autograder build``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.cli import main
+from autograder.modules import load_module
 from tests.conftest import DATA_DIR, ROOT, SOLUTIONS, require_data
 
 SOURCE = ROOT / "source_notebooks"
@@ -35,10 +35,7 @@ BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("_generate", SOURCE / "_generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SOURCE / "_generate.py", "_generate")
 
 
 def source_notebook(exercise: str) -> nbformat.NotebookNode:

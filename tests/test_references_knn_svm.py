@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -11,14 +9,12 @@ from scipy.spatial.distance import cdist
 
 from autograder.checks.compare import rel_error
 from autograder.checks.gradcheck import check_gradient
+from autograder.modules import load_module
 from tests.conftest import SOLUTIONS
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"ref_{name}", SOLUTIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SOLUTIONS / f"{name}.py", f"ref_{name}")
 
 
 knn, svm = load("knn"), load("svm")

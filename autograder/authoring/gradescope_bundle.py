@@ -47,7 +47,7 @@ from autograder import __version__, datasets
 from autograder.checks import EXERCISES
 from autograder.secret import course_secret
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PINNED = ("numpy", "matplotlib", "nbformat", "pyseccomp")
 """Distributions in ``requirements.txt``: the dependencies of grading and the
 ``sandbox`` extra; pinned at the version installed here (if it is)."""
