@@ -10,7 +10,6 @@ anything malformed stops the run with the student's ``invalid output``.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import errno
 import json
@@ -47,8 +46,8 @@ from autograder.sandbox.reply import (
     parse_reply,
     result_budget,
 )
+from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
 
-HARNESS = Path(__file__).with_name("harness.py")
 LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
 EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
 BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
@@ -83,33 +82,6 @@ class StudentFault(Exception):
 
 class ChildDied(StudentFault):
     """The child is gone (timeout, crash, early exit, memory): start anew."""
-
-
-def site_dir() -> str:
-    """A private directory in which NumPy is the only importable package."""
-    if not _SITE:
-        path = tempfile.mkdtemp(prefix="autograder-site-")
-        atexit.register(shutil.rmtree, path, True)
-        packages = Path(np.__file__).resolve().parents[1]
-        for name in ("numpy", "numpy.libs"):
-            if (packages / name).exists():
-                os.symlink(packages / name, os.path.join(path, name))
-        os.chmod(path, 0o755)
-        _SITE.append(path)
-    return _SITE[0]
-
-
-_SITE: list[str] = []
-
-
-def prepare_root(root: str, layers: isolation.Layers) -> None:
-    """Make the run's folders: ``io/`` and ``home/`` writable by the child,
-    ``submission/`` read-only to it; the root itself only traversable."""
-    os.chmod(root, 0o711)
-    for sub in ("io", "home", "submission"):
-        os.mkdir(os.path.join(root, sub), 0o755)
-        if layers.user and sub != "submission":
-            os.chown(os.path.join(root, sub), *layers.user)
 
 
 def clean_environment(home: str) -> dict[str, str]:
@@ -205,7 +177,7 @@ class Child:
         self._proc: subprocess.Popen | None = None
         self._io_fd = -1
         try:
-            prepare_root(self._root, self._layers)
+            prepare_root(self._root, self._layers.user)
             self._module = os.path.join(self._root, "submission", f"{module_name}.py")
             shutil.copyfile(module_file, self._module)
             os.chmod(self._module, 0o644)

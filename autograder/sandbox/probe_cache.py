@@ -78,7 +78,7 @@ def _cgroup_mounts() -> str:
 
 def configuration() -> dict[str, Any]:
     """What the probe's answer depends on (the cache key)."""
-    from autograder.sandbox import child, isolation
+    from autograder.sandbox import child, isolation, runroot
 
     pyseccomp = importlib.util.find_spec("pyseccomp")
     files = {
@@ -90,7 +90,8 @@ def configuration() -> dict[str, Any]:
         "pyseccomp": pyseccomp.origin if pyseccomp else None,
         "isolation": isolation.__file__,
         "child": child.__file__,
-        "harness": str(child.HARNESS),
+        "harness": str(runroot.HARNESS),
+        "runroot": runroot.__file__,
         "probe_cache": __file__,
     }
     return {
