@@ -10,41 +10,25 @@ from, nor gives points to, the student.
 from __future__ import annotations
 
 import platform
-import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from autograder import __version__, datasets
+from autograder import __version__
 from autograder.checks import EXERCISES
-from autograder.checks.base import (
-    CHECK_SECONDS,
-    VISIBLE,
-    Check,
-    CheckFailed,
-    DataUnavailable,
-    Exercise,
-    Session,
-)
+from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise
+from autograder.checks.session import ExerciseRun, Session
 from autograder.phases import PhaseClock
-from autograder.references import (
-    ReferenceUnavailable,
-    StudentStandIn,
-    expectations_for,
-    load_reference,
-    solutions_dir,
-)
+from autograder.references import ReferenceUnavailable, expectations_for
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from autograder.results.causes import find_causes
-from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
-from autograder.sandbox.limits import START_SECONDS
+from autograder.sandbox import StudentFault, isolation
 from autograder.secret import course_secret, submission_seed
 from autograder.submission import SourceReport, Submission
 from autograder.submission.formats import SubmissionRefused
@@ -188,7 +172,18 @@ def grade_exercise(
         )
     if source.banned:
         return _banned(exercise, checks, source.banned, source)
-    run = ExerciseRun(exercise, path, source, options, seed, secret, clock)
+    recording = None if options.recording is None else options.recording.setdefault(exercise.id, {})
+    run = ExerciseRun(
+        exercise,
+        path,
+        source,
+        mode=options.mode,
+        seed=seed,
+        secret=secret,
+        data_dir=options.data_dir,
+        expectations=expectations_for(exercise.id, recording),
+        clock=clock,
+    )
     timed_before, started = sum(clock.seconds.values()), time.monotonic()
     try:
         results = [run_check(run, check) for check in checks]
@@ -298,137 +293,3 @@ def run_check(run: ExerciseRun, check: Check) -> CheckResult:
         )
     seconds = time.monotonic() - started
     return _result(run.exercise, check, status, message, hint, seconds, session.details)
-
-
-def _import_verdict(failure: ChildDied, module: str, deadline: float) -> ChildDied:
-    """A start that timed out, stated as what happened: the module's import did
-    not finish within the limit that ran out (the import limit, or what was left
-    of the exercise's budget). Every later check of the exercise reuses it."""
-    if failure.status is not Status.TIMEOUT:
-        return failure
-    limit = START_SECONDS if time.monotonic() < deadline else None
-    within = f"within {limit:g} s" if limit else "before the exercise's time budget ran out"
-    return ChildDied(
-        Status.TIMEOUT,
-        f"{module} did not finish importing {within}: code at the top level of the module runs at "
-        "import (move experiments under if __name__ == '__main__':)",
-    )
-
-
-class ExerciseRun:
-    """One exercise being graded: its children, reference and expected values.
-
-    A child is started when a check first needs one, and started anew after
-    a child dies (timeout, crash), so one runaway check does not cost the
-    others their points. A failed import is final for the exercise. Child
-    starts and stops, the student's replies and dataset loads are timed on
-    ``clock`` (``autograder.phases``).
-    """
-
-    def __init__(
-        self,
-        exercise: Exercise,
-        path: Path,
-        source: SourceReport,
-        options: Options,
-        seed: int,
-        secret: bytes,
-        clock: PhaseClock | None = None,
-    ):
-        self.exercise = exercise
-        self.path = path
-        self.source = source
-        self.mode = options.mode
-        self.seed = seed
-        self.secret = secret
-        self.data_dir = options.data_dir
-        self.limits = Limits.for_mode(options.mode)
-        self.deadline = time.monotonic() + self.limits.wall_seconds
-        recording = None if options.recording is None else options.recording.setdefault(exercise.id, {})
-        self.expectations = expectations_for(exercise.id, recording)
-        self._stand_in: StudentStandIn | None = None
-        self.banned_attempts: set[str] = set()
-        self.waited = 0.0
-        self.peak_rss = 0
-        self._child: Child | None = None
-        self._start_failure: ChildDied | None = None
-        self._once: dict[str, tuple[bool, Any]] = {}
-        self.datasets: dict[str, datasets.Dataset] = {}
-        self.clock = clock or PhaseClock()
-        self._start_wait = 0.0
-
-    def child(self) -> Child:
-        """The live child, started if needed."""
-        if self._child is not None and self._child.alive:
-            return self._child
-        self._retire()
-        if self._start_failure is not None:
-            raise self._start_failure
-        if time.monotonic() >= self.deadline:
-            raise ChildDied(
-                Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
-            )
-        started = time.monotonic()
-        try:
-            with self.clock.timed("child_start"):
-                self._child = Child(
-                    self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned
-                )
-        except ChildDied as failure:
-            self.waited += time.monotonic() - started
-            self._start_failure = _import_verdict(failure, self.exercise.module, self.deadline)
-            raise self._start_failure from None
-        self._start_wait = self._child.waited
-        return self._child
-
-    def once(self, key: str, compute: Callable[[], Any]) -> Any:
-        """The value of ``compute()`` for ``key``, computed on first request."""
-        if key not in self._once:
-            try:
-                self._once[key] = (True, compute())
-            except Exception as error:
-                self._once[key] = (False, error)
-        ok, value = self._once[key]
-        if not ok:
-            raise value
-        return value
-
-    def reference(self) -> ModuleType | StudentStandIn:
-        """The exercise's reference module; in a student release, the student's
-        own code stands in (expected values then come from the store)."""
-        if solutions_dir() is None:
-            if self._stand_in is None:
-                self._stand_in = StudentStandIn(self.child, CHECK_SECONDS)
-            return self._stand_in
-        return load_reference(self.exercise.id)
-
-    def dataset(self, name: str) -> datasets.Dataset:
-        """Load the dataset ``name`` once, downloading it into the user's cache
-        when it is nowhere on disk; ``DataUnavailable`` if that fails too."""
-        if name not in self.datasets:
-            try:
-                with self.clock.timed("datasets"):
-                    self.datasets[name] = datasets.load(
-                        name, self.data_dir, download=True, progress=sys.stderr.isatty()
-                    )
-            except datasets.DatasetUnavailable as error:
-                raise DataUnavailable(str(error)) from None
-        return self.datasets[name]
-
-    def dataset_records(self) -> dict[str, list[dict[str, Any]]]:
-        """The files of each dataset used: name, sample count, SHA-256, official."""
-        return {name: [record._asdict() for record in data.files] for name, data in self.datasets.items()}
-
-    def _retire(self) -> None:
-        if self._child is not None:
-            with self.clock.timed("child_stop"):
-                self._child.close()
-            self.clock.add("student", self._child.waited - self._start_wait)
-            self.banned_attempts |= self._child.banned_attempts
-            self.waited += self._child.waited
-            self.peak_rss = max(self.peak_rss, self._child.peak_rss)
-            self._child = None
-
-    def close(self) -> None:
-        """Stop the live child, if any."""
-        self._retire()

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
+from autograder.checks.session import Session
 from autograder.checks.speed import check_speedup, loop_baseline, values_first
 from autograder.checks.svm import VISIBLE_REG, regularization
 from autograder.submission.callgraph import EXPECTED as NO_LOOPS
