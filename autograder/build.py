@@ -30,7 +30,7 @@ from typing import Any
 
 import nbformat
 
-from autograder.grading import Options, grade
+from autograder.grading import Options, grade_and_record
 from autograder.references import save_expected
 
 BEGIN = "### BEGIN SOLUTION"
@@ -292,8 +292,7 @@ def record_expected(solutions: Path, data_dir: Path | None) -> dict[str, dict[st
         When a reference does not score full marks (a dataset missing...):
         the store would then lack values.
     """
-    recording: dict[str, dict[str, Any]] = {}
-    result = grade(solutions, Options(mode="dev", data_dir=data_dir, recording=recording))
+    result, recording = grade_and_record(solutions, Options(mode="dev", data_dir=data_dir))
     short = [
         f"{check.exercise}/{check.name}: {check.status.value} {check.message}"
         for exercise in result.exercises

@@ -63,16 +63,12 @@ class Options:
         Exercise ids to grade; all when None.
     data_dir : Path or None
         Where datasets are; see ``autograder.datasets``.
-    recording : dict or None
-        When given, the expected values computed from the references are
-        stored here, by exercise id then ``"<check id>/<key>"`` (a release's store).
     """
 
     mode: str = "dev"
     seed: int | None = None
     only: tuple[str, ...] | None = None
     data_dir: Path | None = None
-    recording: dict[str, dict[str, Any]] | None = None
 
 
 def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
@@ -84,6 +80,22 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     isolation.LayersMissing
         As root without the sandbox user and seccomp layers (see ``isolation.refusal``).
     """
+    return _grade(handed_in, options, None)
+
+
+def grade_and_record(
+    handed_in: Path | Sequence[Path], options: Options
+) -> tuple[GradingResult, dict[str, dict[str, Any]]]:
+    """Grade like ``grade`` and also return the expected values computed from the
+    references, by exercise id then ``"<check id>/<key>"`` (a release's store)."""
+    recording: dict[str, dict[str, Any]] = {}
+    return _grade(handed_in, options, recording), recording
+
+
+def _grade(
+    handed_in: Path | Sequence[Path], options: Options, recording: dict[str, dict[str, Any]] | None
+) -> GradingResult:
+    """``grade``, filling ``recording`` (when given) with the expected values computed."""
     isolation.require_layers()
     started = time.monotonic()
     clock = PhaseClock()
@@ -102,7 +114,8 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
         else:
             seed = hidden_seed(submission, options, secret)
             results = [
-                grade_exercise(exercise, submission, options, seed, secret, clock) for exercise in exercises
+                grade_exercise(exercise, submission, options, seed, secret, clock, recording)
+                for exercise in exercises
             ]
             if results:
                 results[0].notes += submission.notes
@@ -157,9 +170,11 @@ def grade_exercise(
     seed: int,
     secret: bytes = b"",
     clock: PhaseClock | None = None,
+    recording: dict[str, dict[str, Any]] | None = None,
 ) -> ExerciseResult:
     """Run every check of ``exercise`` that ``options.mode`` selects; hidden
-    inputs come from ``seed`` keyed by the course ``secret`` (timing phases on ``clock``)."""
+    inputs come from ``seed`` keyed by the course ``secret`` (timing phases on
+    ``clock``); the expected values computed go into ``recording`` when given."""
     clock = clock or PhaseClock()
     checks = exercise.checks_for(options.mode)
     path = submission.modules.get(exercise.id)
@@ -172,7 +187,7 @@ def grade_exercise(
         )
     if source.banned:
         return _banned(exercise, checks, source.banned, source)
-    recording = None if options.recording is None else options.recording.setdefault(exercise.id, {})
+    recorded = None if recording is None else recording.setdefault(exercise.id, {})
     run = ExerciseRun(
         exercise,
         path,
@@ -181,7 +196,7 @@ def grade_exercise(
         seed=seed,
         secret=secret,
         data_dir=options.data_dir,
-        expectations=expectations_for(exercise.id, recording),
+        expectations=expectations_for(exercise.id, recorded),
         clock=clock,
     )
     timed_before, started = sum(clock.seconds.values()), time.monotonic()
