@@ -38,14 +38,16 @@ DEV_SEED = 231
 """Seed of the visible checks' inputs, in both modes: a student's self-check
 sees exactly the inputs the visible checks use when the course grades."""
 
-QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
+HINTLESS_STATUSES = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
 """Verdicts shown without the check's hint: nothing to debug yet (or nothing
 the student can debug: the grading machine lacks a dataset)."""
 
 NOT_GRADED_VERDICT = "not graded: a dataset is unavailable on the grading machine"
 """Verdict of an exercise some of whose checks need data the machine lacks."""
 
-BREACHES = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
+CHILD_ENDINGS = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
+"""Verdicts of a child that ended before answering (limit reached, crash, exit):
+the first one found is the exercise's verdict."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ def grade_exercise(
     )
     timed_before, started = sum(clock.seconds.values()), time.monotonic()
     try:
-        results = [run_check(run, check) for check in checks]
+        results = [grade_check(run, check) for check in checks]
     finally:
         run.close()
     # the checks' own time in the grader: what the phases timed inside them leave
@@ -224,7 +226,7 @@ def _verdict(results: list[CheckResult]) -> str:
     """One line for the exercise: not graded (no data), its first breach, or graded."""
     if any(r.status is Status.DATA_UNAVAILABLE for r in results):
         return NOT_GRADED_VERDICT
-    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
+    breaches = [r for r in results if r.status in CHILD_ENDINGS or r.status is Status.IMPORT_FAILED]
     return f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded"
 
 
@@ -275,13 +277,13 @@ def _result(
         status=status,
         visibility=check.visibility,
         message=message,
-        hint="" if status in QUIET else hint,
+        hint="" if status in HINTLESS_STATUSES else hint,
         seconds=seconds,
         details=details or {},
     )
 
 
-def run_check(run: ExerciseRun, check: Check) -> CheckResult:
+def grade_check(run: ExerciseRun, check: Check) -> CheckResult:
     """Run one check and turn whatever happens into its result."""
     seed = DEV_SEED if check.visibility == VISIBLE else run.seed
     session = Session(run, check, seed)

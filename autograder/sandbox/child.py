@@ -31,7 +31,7 @@ import numpy as np
 
 from autograder.results import Status
 from autograder.sandbox import isolation
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 from autograder.sandbox.npyfile import write_npy
 from autograder.sandbox.reply import (
     MAX_NAME_CHARS,
@@ -86,7 +86,7 @@ class ChildDied(StudentFault):
 
 def clean_environment(home: str) -> dict[str, str]:
     """The child's whole environment: no variable of the grader's leaks in."""
-    threads = str(lim.BLAS_THREADS)
+    threads = str(sandbox_limits.BLAS_THREADS)
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": home,
@@ -128,7 +128,7 @@ class _OutputDrain(threading.Thread):
     def run(self) -> None:
         while chunk := os.read(self.fd, 65536):
             self.total += len(chunk)
-            room = lim.OUTPUT_KEEP_BYTES - len(self.head)
+            room = sandbox_limits.OUTPUT_KEEP_BYTES - len(self.head)
             if room > 0:
                 self.head += chunk[:room]
         os.close(self.fd)
@@ -155,7 +155,7 @@ class Child:
         self,
         module_file: Path,
         module_name: str,
-        limits: lim.Limits,
+        limits: sandbox_limits.Limits,
         deadline: float,
         banned: frozenset[str],
     ) -> None:
@@ -172,7 +172,7 @@ class Child:
         self._killed_for: tuple[Status, str] | None = None
         self._layers = isolation.probe()
         self._root = tempfile.mkdtemp(prefix="autograder-run-")
-        self._mounted = self._layers.disk and isolation.mount_tmpfs(self._root, lim.RUN_DISK_BYTES)
+        self._mounted = self._layers.disk and isolation.mount_tmpfs(self._root, sandbox_limits.RUN_DISK_BYTES)
         self._cgroup: isolation.RunCgroup | None = None
         self._proc: subprocess.Popen | None = None
         self._io_fd = -1
@@ -184,7 +184,7 @@ class Child:
             self._io_fd = os.open(os.path.join(self._root, "io"), os.O_RDONLY | os.O_DIRECTORY)
             if self._layers.cgroups:
                 name = os.path.basename(self._root)
-                memory = limits.memory_bytes + lim.CGROUP_EXTRA_BYTES
+                memory = limits.memory_bytes + sandbox_limits.CGROUP_EXTRA_BYTES
                 self._cgroup = isolation.RunCgroup(name, memory, limits.processes)
             self._start(banned)
         except BaseException:
@@ -222,13 +222,13 @@ class Child:
             "site_dir": paths.site,
             "seccomp": self._layers.seccomp.hex() if self._layers.seccomp else None,
             "banned": sorted(banned),
-            "max_leaves": lim.MAX_LEAVES,
+            "max_leaves": sandbox_limits.MAX_LEAVES,
             "max_depth": MAX_TREE_DEPTH,
             "text_chars": MAX_TEXT_CHARS,
             "name_chars": MAX_NAME_CHARS,
             "limits": {
                 "memory_bytes": self.limits.memory_bytes,
-                "cpu_seconds": math.ceil(self._remaining() + lim.CPU_SLACK_SECONDS),
+                "cpu_seconds": math.ceil(self._remaining() + sandbox_limits.CPU_SLACK_SECONDS),
                 "file_bytes": self.limits.file_bytes,
                 "processes": self.limits.processes if self._unprivileged and not self._cgroup else 0,
             },
@@ -236,7 +236,8 @@ class Child:
         self._send(boot)
         self._reader = PipeReader(self._reply_r)
         what = f"importing {self.module_name}.py"
-        reply, _ = self._receive(0, lim.START_SECONDS, what, 0, ("the start limit", lim.START_SECONDS))
+        start = sandbox_limits.START_SECONDS
+        reply, _ = self._receive(0, start, what, 0, ("the start limit", start))
         if reply.status != "ready":
             raise self._import_fault(reply)
 
@@ -422,7 +423,8 @@ class Child:
                 raise
             self._killed_for = (
                 Status.ERROR,
-                f"the run's folder ({lim.RUN_DISK_BYTES // 2**20} MiB) is full: student code filled it, "
+                f"the run's folder ({sandbox_limits.RUN_DISK_BYTES // 2**20} MiB) is full: "
+                "student code filled it, "
                 "so the grader could not hand over the inputs; the run was stopped",
             )
             self._kill_group()
@@ -524,12 +526,13 @@ class Child:
             return ChildDied(
                 Status.OUT_OF_MEMORY,
                 f"the kernel's OOM killer stopped the run{during}: it used more than its memory "
-                f"cgroup's {(self.limits.memory_bytes + lim.CGROUP_EXTRA_BYTES) // 2**20} MiB",
+                f"cgroup's {(self.limits.memory_bytes + sandbox_limits.CGROUP_EXTRA_BYTES) // 2**20} MiB",
             )
         if code == -signal.SIGXCPU:
             return ChildDied(
                 Status.TIMEOUT,
-                f"the CPU time limit (the exercise's remaining budget + {lim.CPU_SLACK_SECONDS:g} s) "
+                "the CPU time limit (the exercise's remaining budget + "
+                f"{sandbox_limits.CPU_SLACK_SECONDS:g} s) "
                 f"was reached{during}",
             )
         if code == -signal.SIGKILL:
