@@ -2,9 +2,9 @@
 
 ``grade`` locates the exercise modules (phase *locate*), fixes the seed
 (*seed*), runs each exercise's checks in its own sandboxed children (*run*),
-and assembles the result (*assemble*). A fault of the grader inside a check
-becomes a ``GRADER_FAULT`` result for that check; it never takes points
-from, nor gives points to, the student.
+and assembles the result (*assemble*). The run of one exercise is an
+``ExerciseRun`` (``autograder.checks.session``); what one check comes to,
+a grader fault included, is ``grade_check``'s (``autograder.checks.outcome``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import platform
 import tempfile
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,32 +21,24 @@ import numpy as np
 
 from autograder import __version__
 from autograder.checks import EXERCISES
-from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise
-from autograder.checks.session import ExerciseRun, Session
+from autograder.checks.base import Exercise
+from autograder.checks.outcome import (
+    banned_result,
+    exercise_verdict,
+    grade_check,
+    refused_result,
+    uniform_result,
+)
+from autograder.checks.session import DEV_SEED, ExerciseRun
 from autograder.phases import PhaseClock
-from autograder.references import ReferenceUnavailable, expectations_for
-from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.references import expectations_for
+from autograder.results import ExerciseResult, GradingResult, Status
 from autograder.results.causes import find_causes
-from autograder.sandbox import StudentFault, isolation
+from autograder.sandbox import isolation
 from autograder.secret import course_secret, submission_seed
-from autograder.submission import SourceReport, Submission
+from autograder.submission import Submission
 from autograder.submission.formats import SubmissionRefused
 from autograder.submission.intake import take_in
-
-DEV_SEED = 231
-"""Seed of the visible checks' inputs, in both modes: a student's self-check
-sees exactly the inputs the visible checks use when the course grades."""
-
-HINTLESS_STATUSES = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
-"""Verdicts shown without the check's hint: nothing to debug yet (or nothing
-the student can debug: the grading machine lacks a dataset)."""
-
-NOT_GRADED_VERDICT = "not graded: a dataset is unavailable on the grading machine"
-"""Verdict of an exercise some of whose checks need data the machine lacks."""
-
-CHILD_ENDINGS = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
-"""Verdicts of a child that ended before answering (limit reached, crash, exit):
-the first one found is the exercise's verdict."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +103,7 @@ def _grade(
                 submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
         except SubmissionRefused as refusal:
             seed = options.seed if options.seed is not None else 0
-            results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
+            results = [refused_result(exercise, options.mode, str(refusal)) for exercise in exercises]
         else:
             seed = hidden_seed(submission, options, secret)
             results = [
@@ -181,14 +172,14 @@ def grade_exercise(
     checks = exercise.checks_for(options.mode)
     path = submission.modules.get(exercise.id)
     if path is None:
-        return _uniform(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
+        return uniform_result(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
     source = submission.sources[exercise.id]
     if source.syntax_error:
-        return _uniform(
+        return uniform_result(
             exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source
         )
     if source.banned:
-        return _banned(exercise, checks, source.banned, source)
+        return banned_result(exercise, checks, source.banned, source)
     recorded = None if recording is None else recording.setdefault(exercise.id, {})
     run = ExerciseRun(
         exercise,
@@ -209,104 +200,14 @@ def grade_exercise(
     # the checks' own time in the grader: what the phases timed inside them leave
     clock.add("checks", time.monotonic() - started - (sum(clock.seconds.values()) - timed_before))
     if run.banned_attempts:
-        return _banned(exercise, checks, sorted(run.banned_attempts), source)
+        return banned_result(exercise, checks, sorted(run.banned_attempts), source)
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
-        verdict=_verdict(results),
+        verdict=exercise_verdict(results),
         checks=results,
         seconds=run.waited,
         peak_memory_bytes=run.peak_rss,
         notes=source.notes,
         datasets=run.dataset_records(),
     )
-
-
-def _verdict(results: list[CheckResult]) -> str:
-    """One line for the exercise: not graded (no data), its first breach, or graded."""
-    if any(r.status is Status.DATA_UNAVAILABLE for r in results):
-        return NOT_GRADED_VERDICT
-    breaches = [r for r in results if r.status in CHILD_ENDINGS or r.status is Status.IMPORT_FAILED]
-    return f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded"
-
-
-def _uniform(
-    exercise: Exercise,
-    checks: tuple[Check, ...],
-    status: Status,
-    message: str,
-    source: SourceReport | None = None,
-) -> ExerciseResult:
-    """Every check with the same verdict (module missing, unparsable...)."""
-    results = [_result(exercise, check, status, message, check.hint) for check in checks]
-    verdict = "not submitted" if status is Status.MISSING else message
-    return ExerciseResult(exercise.id, exercise.title, verdict, results, notes=source.notes if source else [])
-
-
-def _refused(exercise: Exercise, mode: str, reason: str) -> ExerciseResult:
-    """Every check of ``exercise`` unearned: the submission could not be opened."""
-    message = f"submission refused: {reason}"
-    return _uniform(exercise, exercise.checks_for(mode), Status.IMPORT_FAILED, message)
-
-
-def _banned(
-    exercise: Exercise, checks: tuple[Check, ...], names: list[str], source: SourceReport
-) -> ExerciseResult:
-    message = (
-        f"{exercise.module} imports {', '.join(names)}: this exercise allows only NumPy and the "
-        "standard library, so it scores 0"
-    )
-    return _uniform(exercise, checks, Status.BANNED_IMPORT, message, source)
-
-
-def _result(
-    exercise: Exercise,
-    check: Check,
-    status: Status,
-    message: str,
-    hint: str,
-    seconds: float = 0.0,
-    details: dict[str, Any] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        name=check.name,
-        id=exercise.check_id(check),
-        exercise=exercise.id,
-        max_score=check.points,
-        score=check.points if status is Status.PASSED else 0.0,
-        status=status,
-        visibility=check.visibility,
-        message=message,
-        hint="" if status in HINTLESS_STATUSES else hint,
-        seconds=seconds,
-        details=details or {},
-    )
-
-
-def grade_check(run: ExerciseRun, check: Check) -> CheckResult:
-    """Run one check and turn whatever happens into its result."""
-    seed = DEV_SEED if check.visibility == VISIBLE else run.seed
-    session = Session(run, check, seed)
-    started = time.monotonic()
-    status, message, hint = Status.PASSED, "", check.hint
-    try:
-        check.run(session)
-    except CheckFailed as failure:
-        status, message, hint = failure.status, failure.message, failure.hint or check.hint
-    except StudentFault as fault:
-        status, message = fault.status, fault.message
-    except DataUnavailable as missing:
-        status, message = Status.DATA_UNAVAILABLE, str(missing)
-    except ReferenceUnavailable as missing:
-        status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
-    except MemoryError:  # the grader's own memory bound (executors.GRADER_MEMORY_BYTES)
-        status = Status.GRADER_RESOURCES
-        message = "grader resources exceeded: the grader ran out of memory while running this check"
-    except Exception as error:  # a bug of ours must not stop the other checks
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        status = Status.GRADER_FAULT
-        message = (
-            f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
-        )
-    seconds = time.monotonic() - started
-    return _result(run.exercise, check, status, message, hint, seconds, session.details)

@@ -29,6 +29,10 @@ from autograder.sandbox.limits import START_SECONDS
 from autograder.secret import keyed_generator
 from autograder.submission.inspect import SourceReport
 
+DEV_SEED = 231
+"""Seed of the visible checks' inputs, in both modes: a student's self-check
+sees exactly the inputs the visible checks use when the course grades."""
+
 
 def _import_verdict(failure: ChildDied, module: str, deadline: float) -> ChildDied:
     """A start that timed out, stated as what happened: the module's import did
