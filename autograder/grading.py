@@ -2,66 +2,43 @@
 
 ``grade`` locates the exercise modules (phase *locate*), fixes the seed
 (*seed*), runs each exercise's checks in its own sandboxed children (*run*),
-and assembles the result (*assemble*). A fault of the grader inside a check
-becomes a ``GRADER_FAULT`` result for that check; it never takes points
-from, nor gives points to, the student.
+and assembles the result (*assemble*). The run of one exercise is an
+``ExerciseRun`` (``autograder.checks.session``); what one check comes to,
+a grader fault included, is ``grade_check``'s (``autograder.checks.outcome``).
 """
 
 from __future__ import annotations
 
 import platform
-import sys
 import tempfile
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from autograder import __version__, datasets
+from autograder import __version__
 from autograder.checks import EXERCISES
-from autograder.checks.base import (
-    CHECK_SECONDS,
-    VISIBLE,
-    Check,
-    CheckFailed,
-    DataUnavailable,
-    Exercise,
-    Session,
+from autograder.checks.base import Exercise
+from autograder.checks.outcome import (
+    banned_result,
+    exercise_verdict,
+    grade_check,
+    refused_result,
+    uniform_result,
 )
+from autograder.checks.session import DEV_SEED, ExerciseRun
 from autograder.phases import PhaseClock
-from autograder.references import (
-    ReferenceUnavailable,
-    StudentStandIn,
-    load_reference,
-    solutions_dir,
-)
-from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
+from autograder.results import ExerciseResult, GradingResult, Status
 from autograder.results.causes import find_causes
-from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
-from autograder.sandbox.limits import START_SECONDS
+from autograder.sandbox import isolation
 from autograder.secret import course_secret, submission_seed
 from autograder.store import expectations_for
-from autograder.submission import SourceReport, Submission
+from autograder.submission import Submission
 from autograder.submission.formats import SubmissionRefused
 from autograder.submission.intake import take_in
-
-DEV_SEED = 231
-"""Seed of the visible checks' inputs, in both modes: a student's self-check
-sees exactly the inputs the visible checks use when the course grades."""
-
-QUIET = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
-"""Verdicts shown without the check's hint: nothing to debug yet (or nothing
-the student can debug: the grading machine lacks a dataset)."""
-
-NOT_GRADED_VERDICT = "not graded: a dataset is unavailable on the grading machine"
-"""Verdict of an exercise some of whose checks need data the machine lacks."""
-
-BREACHES = (Status.TIMEOUT, Status.OUT_OF_MEMORY, Status.CRASHED, Status.EXITED)
 
 
 @dataclass(frozen=True)
@@ -79,16 +56,12 @@ class Options:
         Exercise ids to grade; all when None.
     data_dir : Path or None
         Where datasets are; see ``autograder.datasets``.
-    recording : dict or None
-        When given, the expected values computed from the references are
-        stored here, by exercise id then ``"<check id>/<key>"`` (a release's store).
     """
 
     mode: str = "dev"
     seed: int | None = None
     only: tuple[str, ...] | None = None
     data_dir: Path | None = None
-    recording: dict[str, dict[str, Any]] | None = None
 
 
 def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
@@ -100,6 +73,22 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
     isolation.LayersMissing
         As root without the sandbox user and seccomp layers (see ``isolation.refusal``).
     """
+    return _grade(handed_in, options, None)
+
+
+def grade_and_record(
+    handed_in: Path | Sequence[Path], options: Options
+) -> tuple[GradingResult, dict[str, dict[str, Any]]]:
+    """Grade like ``grade`` and also return the expected values computed from the
+    references, by exercise id then ``"<check id>/<key>"`` (a release's store)."""
+    recording: dict[str, dict[str, Any]] = {}
+    return _grade(handed_in, options, recording), recording
+
+
+def _grade(
+    handed_in: Path | Sequence[Path], options: Options, recording: dict[str, dict[str, Any]] | None
+) -> GradingResult:
+    """``grade``, filling ``recording`` (when given) with the expected values computed."""
     isolation.require_layers()
     started = time.monotonic()
     clock = PhaseClock()
@@ -114,11 +103,12 @@ def grade(handed_in: Path | Sequence[Path], options: Options) -> GradingResult:
                 submission = take_in(paths, {e.id: e.banned for e in exercises}, Path(work))
         except SubmissionRefused as refusal:
             seed = options.seed if options.seed is not None else 0
-            results = [_refused(exercise, options.mode, str(refusal)) for exercise in exercises]
+            results = [refused_result(exercise, options.mode, str(refusal)) for exercise in exercises]
         else:
             seed = hidden_seed(submission, options, secret)
             results = [
-                grade_exercise(exercise, submission, options, seed, secret, clock) for exercise in exercises
+                grade_exercise(exercise, submission, options, seed, secret, clock, recording)
+                for exercise in exercises
             ]
             if results:
                 results[0].notes += submission.notes
@@ -173,262 +163,51 @@ def grade_exercise(
     seed: int,
     secret: bytes = b"",
     clock: PhaseClock | None = None,
+    recording: dict[str, dict[str, Any]] | None = None,
 ) -> ExerciseResult:
     """Run every check of ``exercise`` that ``options.mode`` selects; hidden
-    inputs come from ``seed`` keyed by the course ``secret`` (timing phases on ``clock``)."""
+    inputs come from ``seed`` keyed by the course ``secret`` (timing phases on
+    ``clock``); the expected values computed go into ``recording`` when given."""
     clock = clock or PhaseClock()
     checks = exercise.checks_for(options.mode)
     path = submission.modules.get(exercise.id)
     if path is None:
-        return _uniform(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
+        return uniform_result(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
     source = submission.sources[exercise.id]
     if source.syntax_error:
-        return _uniform(
+        return uniform_result(
             exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source
         )
     if source.banned:
-        return _banned(exercise, checks, source.banned, source)
-    run = ExerciseRun(exercise, path, source, options, seed, secret, clock)
+        return banned_result(exercise, checks, source.banned, source)
+    recorded = None if recording is None else recording.setdefault(exercise.id, {})
+    run = ExerciseRun(
+        exercise,
+        path,
+        source,
+        mode=options.mode,
+        seed=seed,
+        secret=secret,
+        data_dir=options.data_dir,
+        expectations=expectations_for(exercise.id, recorded),
+        clock=clock,
+    )
     timed_before, started = sum(clock.seconds.values()), time.monotonic()
     try:
-        results = [run_check(run, check) for check in checks]
+        results = [grade_check(run, check) for check in checks]
     finally:
         run.close()
     # the checks' own time in the grader: what the phases timed inside them leave
     clock.add("checks", time.monotonic() - started - (sum(clock.seconds.values()) - timed_before))
     if run.banned_attempts:
-        return _banned(exercise, checks, sorted(run.banned_attempts), source)
+        return banned_result(exercise, checks, sorted(run.banned_attempts), source)
     return ExerciseResult(
         exercise=exercise.id,
         title=exercise.title,
-        verdict=_verdict(results),
+        verdict=exercise_verdict(results),
         checks=results,
         seconds=run.waited,
         peak_memory_bytes=run.peak_rss,
         notes=source.notes,
         datasets=run.dataset_records(),
     )
-
-
-def _verdict(results: list[CheckResult]) -> str:
-    """One line for the exercise: not graded (no data), its first breach, or graded."""
-    if any(r.status is Status.DATA_UNAVAILABLE for r in results):
-        return NOT_GRADED_VERDICT
-    breaches = [r for r in results if r.status in BREACHES or r.status is Status.IMPORT_FAILED]
-    return f"{breaches[0].status.value}: {breaches[0].message}" if breaches else "graded"
-
-
-def _uniform(
-    exercise: Exercise,
-    checks: tuple[Check, ...],
-    status: Status,
-    message: str,
-    source: SourceReport | None = None,
-) -> ExerciseResult:
-    """Every check with the same verdict (module missing, unparsable...)."""
-    results = [_result(exercise, check, status, message, check.hint) for check in checks]
-    verdict = "not submitted" if status is Status.MISSING else message
-    return ExerciseResult(exercise.id, exercise.title, verdict, results, notes=source.notes if source else [])
-
-
-def _refused(exercise: Exercise, mode: str, reason: str) -> ExerciseResult:
-    """Every check of ``exercise`` unearned: the submission could not be opened."""
-    message = f"submission refused: {reason}"
-    return _uniform(exercise, exercise.checks_for(mode), Status.IMPORT_FAILED, message)
-
-
-def _banned(
-    exercise: Exercise, checks: tuple[Check, ...], names: list[str], source: SourceReport
-) -> ExerciseResult:
-    message = (
-        f"{exercise.module} imports {', '.join(names)}: this exercise allows only NumPy and the "
-        "standard library, so it scores 0"
-    )
-    return _uniform(exercise, checks, Status.BANNED_IMPORT, message, source)
-
-
-def _result(
-    exercise: Exercise,
-    check: Check,
-    status: Status,
-    message: str,
-    hint: str,
-    seconds: float = 0.0,
-    details: dict[str, Any] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        name=check.name,
-        id=exercise.check_id(check),
-        exercise=exercise.id,
-        max_score=check.points,
-        score=check.points if status is Status.PASSED else 0.0,
-        status=status,
-        visibility=check.visibility,
-        message=message,
-        hint="" if status in QUIET else hint,
-        seconds=seconds,
-        details=details or {},
-    )
-
-
-def run_check(run: ExerciseRun, check: Check) -> CheckResult:
-    """Run one check and turn whatever happens into its result."""
-    seed = DEV_SEED if check.visibility == VISIBLE else run.seed
-    session = Session(run, check, seed)
-    started = time.monotonic()
-    status, message, hint = Status.PASSED, "", check.hint
-    try:
-        check.run(session)
-    except CheckFailed as failure:
-        status, message, hint = failure.status, failure.message, failure.hint or check.hint
-    except StudentFault as fault:
-        status, message = fault.status, fault.message
-    except DataUnavailable as missing:
-        status, message = Status.DATA_UNAVAILABLE, str(missing)
-    except ReferenceUnavailable as missing:
-        status, message = Status.GRADER_FAULT, f"{missing}; install the grader with its solutions"
-    except MemoryError:  # the grader's own memory bound (executors.GRADER_MEMORY_BYTES)
-        status = Status.GRADER_RESOURCES
-        message = "grader resources exceeded: the grader ran out of memory while running this check"
-    except Exception as error:  # a bug of ours must not stop the other checks
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        status = Status.GRADER_FAULT
-        message = (
-            f"grader fault: {type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
-        )
-    seconds = time.monotonic() - started
-    return _result(run.exercise, check, status, message, hint, seconds, session.details)
-
-
-def _import_verdict(failure: ChildDied, module: str, deadline: float) -> ChildDied:
-    """A start that timed out, stated as what happened: the module's import did
-    not finish within the limit that ran out (the import limit, or what was left
-    of the exercise's budget). Every later check of the exercise reuses it."""
-    if failure.status is not Status.TIMEOUT:
-        return failure
-    limit = START_SECONDS if time.monotonic() < deadline else None
-    within = f"within {limit:g} s" if limit else "before the exercise's time budget ran out"
-    return ChildDied(
-        Status.TIMEOUT,
-        f"{module} did not finish importing {within}: code at the top level of the module runs at "
-        "import (move experiments under if __name__ == '__main__':)",
-    )
-
-
-class ExerciseRun:
-    """One exercise being graded: its children, reference and expected values.
-
-    A child is started when a check first needs one, and started anew after
-    a child dies (timeout, crash), so one runaway check does not cost the
-    others their points. A failed import is final for the exercise. Child
-    starts and stops, the student's replies and dataset loads are timed on
-    ``clock`` (``autograder.phases``).
-    """
-
-    def __init__(
-        self,
-        exercise: Exercise,
-        path: Path,
-        source: SourceReport,
-        options: Options,
-        seed: int,
-        secret: bytes,
-        clock: PhaseClock | None = None,
-    ):
-        self.exercise = exercise
-        self.path = path
-        self.source = source
-        self.mode = options.mode
-        self.seed = seed
-        self.secret = secret
-        self.data_dir = options.data_dir
-        self.limits = Limits.for_mode(options.mode)
-        self.deadline = time.monotonic() + self.limits.wall_seconds
-        recording = None if options.recording is None else options.recording.setdefault(exercise.id, {})
-        self.expectations = expectations_for(exercise.id, recording)
-        self._stand_in: StudentStandIn | None = None
-        self.banned_attempts: set[str] = set()
-        self.waited = 0.0
-        self.peak_rss = 0
-        self._child: Child | None = None
-        self._start_failure: ChildDied | None = None
-        self._once: dict[str, tuple[bool, Any]] = {}
-        self.datasets: dict[str, datasets.Dataset] = {}
-        self.clock = clock or PhaseClock()
-        self._start_wait = 0.0
-
-    def child(self) -> Child:
-        """The live child, started if needed."""
-        if self._child is not None and self._child.alive:
-            return self._child
-        self._retire()
-        if self._start_failure is not None:
-            raise self._start_failure
-        if time.monotonic() >= self.deadline:
-            raise ChildDied(
-                Status.TIMEOUT, f"the exercise's time budget of {self.limits.wall_seconds:g} s was used up"
-            )
-        started = time.monotonic()
-        try:
-            with self.clock.timed("child_start"):
-                self._child = Child(
-                    self.path, self.exercise.id, self.limits, self.deadline, self.exercise.banned
-                )
-        except ChildDied as failure:
-            self.waited += time.monotonic() - started
-            self._start_failure = _import_verdict(failure, self.exercise.module, self.deadline)
-            raise self._start_failure from None
-        self._start_wait = self._child.waited
-        return self._child
-
-    def once(self, key: str, compute: Callable[[], Any]) -> Any:
-        """The value of ``compute()`` for ``key``, computed on first request."""
-        if key not in self._once:
-            try:
-                self._once[key] = (True, compute())
-            except Exception as error:
-                self._once[key] = (False, error)
-        ok, value = self._once[key]
-        if not ok:
-            raise value
-        return value
-
-    def reference(self) -> ModuleType | StudentStandIn:
-        """The exercise's reference module; in a student release, the student's
-        own code stands in (expected values then come from the store)."""
-        if solutions_dir() is None:
-            if self._stand_in is None:
-                self._stand_in = StudentStandIn(self.child, CHECK_SECONDS)
-            return self._stand_in
-        return load_reference(self.exercise.id)
-
-    def dataset(self, name: str) -> datasets.Dataset:
-        """Load the dataset ``name`` once, downloading it into the user's cache
-        when it is nowhere on disk; ``DataUnavailable`` if that fails too."""
-        if name not in self.datasets:
-            try:
-                with self.clock.timed("datasets"):
-                    self.datasets[name] = datasets.load(
-                        name, self.data_dir, download=True, progress=sys.stderr.isatty()
-                    )
-            except datasets.DatasetUnavailable as error:
-                raise DataUnavailable(str(error)) from None
-        return self.datasets[name]
-
-    def dataset_records(self) -> dict[str, list[dict[str, Any]]]:
-        """The files of each dataset used: name, sample count, SHA-256, official."""
-        return {name: [record._asdict() for record in data.files] for name, data in self.datasets.items()}
-
-    def _retire(self) -> None:
-        if self._child is not None:
-            with self.clock.timed("child_stop"):
-                self._child.close()
-            self.clock.add("student", self._child.waited - self._start_wait)
-            self.banned_attempts |= self._child.banned_attempts
-            self.waited += self._child.waited
-            self.peak_rss = max(self.peak_rss, self._child.peak_rss)
-            self._child = None
-
-    def close(self) -> None:
-        """Stop the live child, if any."""
-        self._retire()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import datasets
-from autograder.checks import base as checks_base
+from autograder.checks import session as checks_session
 from autograder.grading import Options, grade
 from autograder.results import GradingResult
 
@@ -69,17 +69,17 @@ def drawn_inputs(submission: Path, options: Options) -> dict[str, tuple]:
     """Grade ``submission`` with ``options``; the display name and the initial
     state of every check's input generator, by check id."""
     seen: dict[str, tuple] = {}
-    original = checks_base.Session.__init__
+    original = checks_session.Session.__init__
 
     def spy(self, run, check, seed):
         original(self, run, check, seed)
         seen[self.id] = (check.name, self.rng.bit_generator.state["state"]["state"])
 
-    checks_base.Session.__init__ = spy
+    checks_session.Session.__init__ = spy
     try:
         grade(submission, options)
     finally:
-        checks_base.Session.__init__ = original
+        checks_session.Session.__init__ = original
     return seen
 
 

@@ -112,7 +112,7 @@ def test_wrong_values_do_not_get_the_loop_or_speed_hint(tmp_path):
 
 def test_hang_at_import_is_reported_once_with_the_import_limit(tmp_path, monkeypatch):
     monkeypatch.setattr("autograder.sandbox.limits.START_SECONDS", 2.0)
-    monkeypatch.setattr("autograder.grading.START_SECONDS", 2.0)
+    monkeypatch.setattr("autograder.checks.session.START_SECONDS", 2.0)
     files = {"svm.py": "import time\ntime.sleep(60)\n", "optim.py": reference_source("optim")}
     result = grade_files(tmp_path, files, only=("svm", "optim"))
     svm, optim = result.exercises

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 from autograder.sandbox.reply import (
     MAX_TREE_DEPTH,
     BytesReader,
@@ -269,7 +269,7 @@ def test_deeply_nested_header_is_refused():
 
 def test_a_flood_without_newline_is_refused_at_the_header_limit():
     with pytest.raises(Malformed, match="longer than"):
-        parse(b"x" * (lim.REPLY_MAX_BYTES + 10))
+        parse(b"x" * (sandbox_limits.REPLY_MAX_BYTES + 10))
 
 
 @pytest.mark.parametrize(
@@ -296,7 +296,8 @@ def test_bytes_after_a_reply_are_refused():
 
 
 def test_budget_follows_the_inputs_up_to_the_cap():
-    assert result_budget(0) == lim.RESULT_FLOOR_BYTES
-    assert result_budget(10**6) == lim.RESULT_FLOOR_BYTES + lim.RESULT_INPUT_FACTOR * 10**6
-    assert result_budget(10**12) == lim.RESULT_MAX_BYTES
+    assert result_budget(0) == sandbox_limits.RESULT_FLOOR_BYTES
+    floor, factor = sandbox_limits.RESULT_FLOOR_BYTES, sandbox_limits.RESULT_INPUT_FACTOR
+    assert result_budget(10**6) == floor + factor * 10**6
+    assert result_budget(10**12) == sandbox_limits.RESULT_MAX_BYTES
     assert result_budget(10**6, result_bytes=800) == 800

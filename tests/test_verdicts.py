@@ -11,7 +11,7 @@ import pytest
 
 from autograder.results import Status
 from autograder.sandbox import Child, ChildDied, Limits, StudentFault, isolation
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 
 SECONDS = 30.0
 """Budget of one direct ``Child`` run here (each needs about 1 s)."""
@@ -73,7 +73,7 @@ def death(tmp_path, target: str, seconds: float = SECONDS) -> ChildDied:
 
 
 def test_start_timeout_names_the_start_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(lim, "START_SECONDS", 2.0)
+    monkeypatch.setattr(sandbox_limits, "START_SECONDS", 2.0)
     with pytest.raises(ChildDied) as caught:
         start(tmp_path, "import time\ntime.sleep(3600)\n")
     assert caught.value.status is Status.TIMEOUT

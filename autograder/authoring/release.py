@@ -16,7 +16,7 @@ import nbformat
 
 from autograder.authoring.assignments import BuildError, planned, write_all
 from autograder.authoring.stubs import BEGIN, BEGIN_HIDDEN, END, END_HIDDEN
-from autograder.grading import Options, grade
+from autograder.grading import Options, grade_and_record
 from autograder.store import save_expected
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -80,8 +80,7 @@ def record_expected(solutions: Path, data_dir: Path | None) -> dict[str, dict[st
         When a reference does not score full marks (a dataset missing...):
         the store would then lack values.
     """
-    recording: dict[str, dict[str, Any]] = {}
-    result = grade(solutions, Options(mode="dev", data_dir=data_dir, recording=recording))
+    result, recording = grade_and_record(solutions, Options(mode="dev", data_dir=data_dir))
     short = [
         f"{check.exercise}/{check.name}: {check.status.value} {check.message}"
         for exercise in result.exercises

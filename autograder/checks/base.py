@@ -1,12 +1,13 @@
-"""Checks as data, and the session through which a check reaches student code.
+"""Checks as data: the records an exercise module declares.
 
 An exercise module declares ``EXERCISE = Exercise(...)`` with a tuple of
 ``Check`` records (name, points, visibility, time limit, hint, the function
 that runs it, a stable id and the properties it tests). A check function
-receives a ``Session``: it draws inputs from ``session.rng`` (keyed by the
-check's id, never by its display name), calls the student's code in the sandbox with
-``session.call``, obtains expected values with ``session.expected`` and
-raises ``CheckFailed`` (subject, expected, got) when the student is wrong.
+receives a ``Session`` (``autograder.checks.session``): it draws inputs from
+``session.rng`` (keyed by the check's id, never by its display name), calls
+the student's code in the sandbox with ``session.call``, obtains expected
+values with ``session.expected`` and raises ``CheckFailed`` (subject,
+expected, got) when the student is wrong.
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from autograder.results import Status
-from autograder.sandbox import Kept
-from autograder.secret import keyed_generator
 
 if TYPE_CHECKING:
-    from autograder.grading import ExerciseRun
-    from autograder.submission.inspect import SourceReport
+    from autograder.checks.session import Session
 
 VISIBLE = "visible"
 HIDDEN = "hidden"
@@ -182,97 +179,3 @@ def derangement(rng: np.random.Generator, classes: int) -> np.ndarray:
         relabel = rng.permutation(classes)
         if np.all(relabel != np.arange(classes)):
             return relabel
-
-
-class Session:
-    """What one check sees while it runs.
-
-    Attributes
-    ----------
-    seed : int
-        The dev seed for visible checks, the submission's for hidden ones.
-    id : str
-        The check's id (``Exercise.check_id``).
-    rng : numpy.random.Generator
-        Source of the check's inputs: ``stream(id)``.
-    mode : str
-        ``"dev"`` or ``"test"``.
-    source : SourceReport
-        Static facts about the student's module (for loop checks).
-    details : dict
-        Measurements the check records for reports and plots.
-    """
-
-    def __init__(self, run: ExerciseRun, check: Check, seed: int) -> None:
-        self._run = run
-        self._check = check
-        self.seed = seed
-        self.id = run.exercise.check_id(check)
-        self.rng = self.stream(self.id)
-        self.mode = run.mode
-        self.source: SourceReport = run.source
-        self.details: dict[str, Any] = {}
-
-    def stream(self, name: str) -> np.random.Generator:
-        """A generator for ``name`` (a check id, or a stream shared by checks
-        such as ``"mlp/training"``): public for a visible check, keyed by the
-        course secret for a hidden one."""
-        if self._check.visibility == VISIBLE:
-            return public_generator(self.seed, name)
-        return keyed_generator(self._run.secret, self.seed, name)
-
-    @property
-    def reference(self) -> ModuleType:
-        """The reference solution module (trusted, in this process)."""
-        return self._run.reference()
-
-    def call(self, target: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the student's function ``target`` (or ``"$h1.method"``)."""
-        return self._run.child().call(target, *args, seconds=self._check.seconds, **kwargs)
-
-    def call_keeping(self, index: int, target: str, *args: Any, **kwargs: Any) -> tuple[Any, Kept]:
-        """Call ``target`` and keep element ``index`` of its tuple in the child.
-
-        For layers: ``(out, _), cache = session.call_keeping(1, "conv_forward_naive", ...)``
-        keeps the student's cache inside the sandbox; pass ``cache`` to the
-        backward call. The returned tuple has ``None`` in its place.
-        """
-        return self._run.child().call_keeping(index, target, *args, seconds=self._check.seconds, **kwargs)
-
-    def new(self, class_name: str, *args: Any, **kwargs: Any) -> str:
-        """Construct the student's ``class_name``; return its handle."""
-        return self._run.child().new(class_name, *args, seconds=self._check.seconds, **kwargs)
-
-    def get(self, handle: str, attribute: str) -> Any:
-        """Read ``attribute`` of the student's object ``handle``."""
-        return self._run.child().get(handle, attribute, seconds=self._check.seconds)
-
-    def set(self, handle: str, attribute: str, value: Any) -> None:
-        """Set ``attribute`` of the student's object ``handle`` to ``value``."""
-        self._run.child().set(handle, attribute, value, seconds=self._check.seconds)
-
-    def loop(self, method: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> Any:
-        """Call ``method(x[batch], y[batch])`` for consecutive batches of each row
-        of ``order`` (an ndarray of shape (epochs, N)); return the losses."""
-        return self._run.child().loop(method, x, y, order, batch_size, seconds=self._check.seconds)
-
-    def expected(self, key: str, compute: Callable[[], Any]) -> Any:
-        """The expected value ``key`` of this check, from the store or ``compute()``."""
-        return self._run.expectations.get(f"{self.id}/{key}", compute)
-
-    def seed_global_rng(self, seed: int) -> None:
-        """Seed NumPy's global generator in the child (``np.random.seed``)."""
-        self._run.child().seed(seed, seconds=self._check.seconds)
-
-    def once(self, key: str, compute: Callable[[Session], Any]) -> Any:
-        """``compute(session)`` run once per exercise run and shared by the checks
-        that ask for ``key`` (the MLP's training run); a failure is shared too."""
-        return self._run.once(key, lambda: compute(self))
-
-    def dataset(self, name: str) -> Any:
-        """The dataset ``name`` (``"mnist"``), or ``DataUnavailable``."""
-        return self._run.dataset(name)
-
-    def record(self, **details: Any) -> None:
-        """Attach measurements to this check's result."""
-        self.details.update(details)

@@ -22,9 +22,10 @@ from types import ModuleType
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
+from autograder.checks.session import Session
 from autograder.references import load_reference
 from autograder.results import Status
 from autograder.sandbox import Kept

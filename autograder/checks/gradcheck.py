@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.checks.base import CheckFailed, Session
+from autograder.checks.base import CheckFailed
 from autograder.checks.compare import assert_close
+from autograder.checks.session import Session
 from autograder.results import Status
 
 STEP = 1e-5

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, derangement
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, derangement
 from autograder.checks.compare import RTOL, as_array, assert_close
+from autograder.checks.session import Session
 from autograder.checks.speed import check_speedup, loop_baseline, values_first
 from autograder.results import Status
 

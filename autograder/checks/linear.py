@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import VISIBLE, CheckFailed, Session
+from autograder.checks.base import VISIBLE, CheckFailed
 from autograder.checks.compare import Suspect
+from autograder.checks.session import Session
 from autograder.checks.speed import check_speedup, loop_baseline
 from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 

@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session, derangement
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, derangement
 from autograder.checks.compare import as_array, as_scalar, assert_close
 from autograder.checks.gradcheck import check_gradient
+from autograder.checks.session import Session
 
 MIN_ACCURACY = 0.85
 """Least accuracy on the evaluation images: the course's bar for a working

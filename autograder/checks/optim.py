@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
+from autograder.checks.session import Session
 from autograder.results import Status
 
 VISIBLE_SHAPE = (4, 5)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.linear import (
@@ -27,6 +27,7 @@ from autograder.checks.linear import (
     regularization_bugs,
     require_no_loops,
 )
+from autograder.checks.session import Session
 from autograder.checks.speed import values_first
 
 FUNCTIONS = ("softmax_loss_naive", "softmax_loss_vectorized")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise, Session
+from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient
 from autograder.checks.linear import (
@@ -21,6 +21,7 @@ from autograder.checks.linear import (
     regularization_bugs,
     require_no_loops,
 )
+from autograder.checks.session import Session
 from autograder.checks.speed import values_first
 
 KINK_GAP = 1e-3

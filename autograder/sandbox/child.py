@@ -10,7 +10,6 @@ anything malformed stops the run with the student's ``invalid output``.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import errno
 import json
@@ -32,7 +31,7 @@ import numpy as np
 
 from autograder.results import Status
 from autograder.sandbox import isolation
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 from autograder.sandbox.npyfile import write_npy
 from autograder.sandbox.reply import (
     MAX_NAME_CHARS,
@@ -47,8 +46,8 @@ from autograder.sandbox.reply import (
     parse_reply,
     result_budget,
 )
+from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
 
-HARNESS = Path(__file__).with_name("harness.py")
 LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
 EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
 BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
@@ -85,36 +84,9 @@ class ChildDied(StudentFault):
     """The child is gone (timeout, crash, early exit, memory): start anew."""
 
 
-def site_dir() -> str:
-    """A private directory in which NumPy is the only importable package."""
-    if not _SITE:
-        path = tempfile.mkdtemp(prefix="autograder-site-")
-        atexit.register(shutil.rmtree, path, True)
-        packages = Path(np.__file__).resolve().parents[1]
-        for name in ("numpy", "numpy.libs"):
-            if (packages / name).exists():
-                os.symlink(packages / name, os.path.join(path, name))
-        os.chmod(path, 0o755)
-        _SITE.append(path)
-    return _SITE[0]
-
-
-_SITE: list[str] = []
-
-
-def prepare_root(root: str, layers: isolation.Layers) -> None:
-    """Make the run's folders: ``io/`` and ``home/`` writable by the child,
-    ``submission/`` read-only to it; the root itself only traversable."""
-    os.chmod(root, 0o711)
-    for sub in ("io", "home", "submission"):
-        os.mkdir(os.path.join(root, sub), 0o755)
-        if layers.user and sub != "submission":
-            os.chown(os.path.join(root, sub), *layers.user)
-
-
 def clean_environment(home: str) -> dict[str, str]:
     """The child's whole environment: no variable of the grader's leaks in."""
-    threads = str(lim.BLAS_THREADS)
+    threads = str(sandbox_limits.BLAS_THREADS)
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": home,
@@ -156,7 +128,7 @@ class _OutputDrain(threading.Thread):
     def run(self) -> None:
         while chunk := os.read(self.fd, 65536):
             self.total += len(chunk)
-            room = lim.OUTPUT_KEEP_BYTES - len(self.head)
+            room = sandbox_limits.OUTPUT_KEEP_BYTES - len(self.head)
             if room > 0:
                 self.head += chunk[:room]
         os.close(self.fd)
@@ -183,7 +155,7 @@ class Child:
         self,
         module_file: Path,
         module_name: str,
-        limits: lim.Limits,
+        limits: sandbox_limits.Limits,
         deadline: float,
         banned: frozenset[str],
     ) -> None:
@@ -200,19 +172,19 @@ class Child:
         self._killed_for: tuple[Status, str] | None = None
         self._layers = isolation.probe()
         self._root = tempfile.mkdtemp(prefix="autograder-run-")
-        self._mounted = self._layers.disk and isolation.mount_tmpfs(self._root, lim.RUN_DISK_BYTES)
+        self._mounted = self._layers.disk and isolation.mount_tmpfs(self._root, sandbox_limits.RUN_DISK_BYTES)
         self._cgroup: isolation.RunCgroup | None = None
         self._proc: subprocess.Popen | None = None
         self._io_fd = -1
         try:
-            prepare_root(self._root, self._layers)
+            prepare_root(self._root, self._layers.user)
             self._module = os.path.join(self._root, "submission", f"{module_name}.py")
             shutil.copyfile(module_file, self._module)
             os.chmod(self._module, 0o644)
             self._io_fd = os.open(os.path.join(self._root, "io"), os.O_RDONLY | os.O_DIRECTORY)
             if self._layers.cgroups:
                 name = os.path.basename(self._root)
-                memory = limits.memory_bytes + lim.CGROUP_EXTRA_BYTES
+                memory = limits.memory_bytes + sandbox_limits.CGROUP_EXTRA_BYTES
                 self._cgroup = isolation.RunCgroup(name, memory, limits.processes)
             self._start(banned)
         except BaseException:
@@ -250,13 +222,13 @@ class Child:
             "site_dir": paths.site,
             "seccomp": self._layers.seccomp.hex() if self._layers.seccomp else None,
             "banned": sorted(banned),
-            "max_leaves": lim.MAX_LEAVES,
+            "max_leaves": sandbox_limits.MAX_LEAVES,
             "max_depth": MAX_TREE_DEPTH,
             "text_chars": MAX_TEXT_CHARS,
             "name_chars": MAX_NAME_CHARS,
             "limits": {
                 "memory_bytes": self.limits.memory_bytes,
-                "cpu_seconds": math.ceil(self._remaining() + lim.CPU_SLACK_SECONDS),
+                "cpu_seconds": math.ceil(self._remaining() + sandbox_limits.CPU_SLACK_SECONDS),
                 "file_bytes": self.limits.file_bytes,
                 "processes": self.limits.processes if self._unprivileged and not self._cgroup else 0,
             },
@@ -264,7 +236,8 @@ class Child:
         self._send(boot)
         self._reader = PipeReader(self._reply_r)
         what = f"importing {self.module_name}.py"
-        reply, _ = self._receive(0, lim.START_SECONDS, what, 0, ("the start limit", lim.START_SECONDS))
+        start = sandbox_limits.START_SECONDS
+        reply, _ = self._receive(0, start, what, 0, ("the start limit", start))
         if reply.status != "ready":
             raise self._import_fault(reply)
 
@@ -450,7 +423,8 @@ class Child:
                 raise
             self._killed_for = (
                 Status.ERROR,
-                f"the run's folder ({lim.RUN_DISK_BYTES // 2**20} MiB) is full: student code filled it, "
+                f"the run's folder ({sandbox_limits.RUN_DISK_BYTES // 2**20} MiB) is full: "
+                "student code filled it, "
                 "so the grader could not hand over the inputs; the run was stopped",
             )
             self._kill_group()
@@ -552,12 +526,13 @@ class Child:
             return ChildDied(
                 Status.OUT_OF_MEMORY,
                 f"the kernel's OOM killer stopped the run{during}: it used more than its memory "
-                f"cgroup's {(self.limits.memory_bytes + lim.CGROUP_EXTRA_BYTES) // 2**20} MiB",
+                f"cgroup's {(self.limits.memory_bytes + sandbox_limits.CGROUP_EXTRA_BYTES) // 2**20} MiB",
             )
         if code == -signal.SIGXCPU:
             return ChildDied(
                 Status.TIMEOUT,
-                f"the CPU time limit (the exercise's remaining budget + {lim.CPU_SLACK_SECONDS:g} s) "
+                "the CPU time limit (the exercise's remaining budget + "
+                f"{sandbox_limits.CPU_SLACK_SECONDS:g} s) "
                 f"was reached{during}",
             )
         if code == -signal.SIGKILL:

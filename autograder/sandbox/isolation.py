@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.sandbox import probe_cache
+from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
 
 SANDBOX_USER = "autograder-sandbox"
 """The unprivileged account student code runs as (made by ``sandbox-setup``)."""
@@ -572,11 +573,9 @@ def sandbox_ids() -> tuple[int, int] | None:
 
 def _trial(layers: Layers) -> str | None:
     """Start the interpreter with NumPy inside ``layers``; None when it works."""
-    from autograder.sandbox.child import HARNESS, prepare_root, site_dir
-
     root = tempfile.mkdtemp(prefix="autograder-probe-")
     try:
-        prepare_root(root, layers)
+        prepare_root(root, layers.user)
         paths = RunPaths(root, str(HARNESS), site_dir())
         code = f"import sys; sys.path.append({paths.site!r}); import numpy; open({paths.harness!r}).close()"
         argv = command(layers, paths, [sys.executable, "-I", "-S", "-c", code], [])

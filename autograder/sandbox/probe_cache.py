@@ -78,7 +78,7 @@ def _cgroup_mounts() -> str:
 
 def configuration() -> dict[str, Any]:
     """What the probe's answer depends on (the cache key)."""
-    from autograder.sandbox import child, isolation
+    from autograder.sandbox import isolation, runroot
 
     pyseccomp = importlib.util.find_spec("pyseccomp")
     files = {
@@ -89,8 +89,9 @@ def configuration() -> dict[str, Any]:
         "numpy": os.path.dirname(isolation.np.__file__),
         "pyseccomp": pyseccomp.origin if pyseccomp else None,
         "isolation": isolation.__file__,
-        "child": child.__file__,
-        "harness": str(child.HARNESS),
+        "child": str(Path(__file__).with_name("child.py")),
+        "harness": str(runroot.HARNESS),
+        "runroot": runroot.__file__,
         "probe_cache": __file__,
     }
     return {

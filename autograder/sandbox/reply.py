@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 from autograder.sandbox.npyfile import BadArrayFile, read_array
 
 MAX_TREE_DEPTH = 4
@@ -234,8 +234,8 @@ def parse_header(line: bytes, request_id: int, banned: frozenset[str]) -> Reply:
     if kind == "ready":
         return Reply(status, tuple(names))
     sizes = header["sizes"]
-    if not isinstance(sizes, list) or len(sizes) > lim.MAX_LEAVES:
-        raise Malformed(f"more than {lim.MAX_LEAVES} results or sizes that are not a list")
+    if not isinstance(sizes, list) or len(sizes) > sandbox_limits.MAX_LEAVES:
+        raise Malformed(f"more than {sandbox_limits.MAX_LEAVES} results or sizes that are not a list")
     if not all(type(size) is int and size >= 0 for size in sizes):
         raise Malformed("result sizes that are not byte counts")
     check_tree(header["tree"], len(sizes))
@@ -280,11 +280,11 @@ def _walk(tree: Any, depth: int, seen: int) -> int:
         return seen + 1
     if kind in ("tuple", "dict") and len(tree) == 2:
         items = tree[1]
-        if kind == "tuple" and isinstance(items, list) and len(items) <= lim.MAX_LEAVES:
+        if kind == "tuple" and isinstance(items, list) and len(items) <= sandbox_limits.MAX_LEAVES:
             for item in items:
                 seen = _walk(item, depth + 1, seen)
             return seen
-        if kind == "dict" and isinstance(items, dict) and len(items) <= lim.MAX_LEAVES:
+        if kind == "dict" and isinstance(items, dict) and len(items) <= sandbox_limits.MAX_LEAVES:
             for key, item in items.items():
                 if len(key) > MAX_NAME_CHARS:
                     raise Malformed(f"a dict key longer than {MAX_NAME_CHARS} characters")
@@ -301,8 +301,8 @@ def result_budget(input_bytes: int, result_bytes: int | None = None) -> int:
     bytes; never more than ``RESULT_MAX_BYTES``.
     """
     if result_bytes is None:
-        result_bytes = lim.RESULT_FLOOR_BYTES + lim.RESULT_INPUT_FACTOR * input_bytes
-    return min(result_bytes, lim.RESULT_MAX_BYTES)
+        result_bytes = sandbox_limits.RESULT_FLOOR_BYTES + sandbox_limits.RESULT_INPUT_FACTOR * input_bytes
+    return min(result_bytes, sandbox_limits.RESULT_MAX_BYTES)
 
 
 def read_results(reader: Any, reply: Reply, budget: int) -> Any:
@@ -359,7 +359,7 @@ def parse_reply(reader: Any, request_id: int, banned: frozenset[str], budget: in
     ------
     Malformed, ChannelClosed, ChannelTimeout
     """
-    reply = parse_header(reader.readline(lim.REPLY_MAX_BYTES), request_id, banned)
+    reply = parse_header(reader.readline(sandbox_limits.REPLY_MAX_BYTES), request_id, banned)
     value = read_results(reader, reply, budget) if reply.status == "ok" else None
     if reader.pending():
         raise Malformed("bytes after the reply (the harness sends nothing unasked)")

@@ -23,7 +23,7 @@ from autograder.checks import mlp
 from autograder.references import load_reference
 from autograder.results import Status
 from autograder.sandbox import Child, Limits, StudentFault
-from autograder.sandbox import limits as lim
+from autograder.sandbox import limits as sandbox_limits
 from tests.attacks.support import Scene, assert_contained, require, svm_attack
 from tests.conftest import DATA_DIR, checks_by_name, reference_source
 
@@ -146,7 +146,7 @@ def test_attack_flooding_stdout_with_gigabytes(tmp_path):
     expected, expected_dW = load_reference("svm").svm_loss_naive(W, X, y, 0.0)
     assert np.isclose(loss, expected) and np.allclose(dW, expected_dW)
     assert child.output_bytes >= FLOOD_BYTES * 0.99
-    assert len(child.output.encode()) <= lim.OUTPUT_KEEP_BYTES
+    assert len(child.output.encode()) <= sandbox_limits.OUTPUT_KEEP_BYTES
 
 
 def test_attack_shadowing_modules(scene, honest):
