@@ -20,6 +20,7 @@ from autograder.results import Status
 from autograder.submission import intake
 from autograder.submission.formats import SubmissionRefused
 from autograder.submission.intake import take_in
+from autograder.submission.locate import Submission
 from autograder.submission.notebooks import is_magic
 from tests.conftest import DATA_DIR, reference_source
 
@@ -176,16 +177,22 @@ def test_magic_lines_are_recognized_as_the_old_pattern_did(line):
 
 
 def test_the_intake_child_memory_is_bounded(folder, monkeypatch):
-    """A notebook whose reading needs more than the intake's memory is refused,
-    naming the bound (the grader's own memory never holds it)."""
+    """Cells whose parsing needs more than the intake's memory are each a note (the
+    rest of the submission is still taken), and an intake that cannot work within
+    its memory at all is refused: the grader's own memory never holds what the
+    child could not."""
     monkeypatch.setattr(intake, "INTAKE_MEMORY_BYTES", 300 * 1024**2)
-    # Only the memory bound may end this reading: on a loaded machine the time
-    # bounds would otherwise win the race (the reading grows ~14 MB/s of CPU).
-    monkeypatch.setattr(intake, "INTAKE_WALL_SECONDS", 600.0)
-    monkeypatch.setattr(intake, "INTAKE_CPU_SECONDS", 600)
-    outcome = _take_in(folder, "svm.ipynb", _notebook(*["x = 1\n" * 20_000] * 200))
-    assert isinstance(outcome, SubmissionRefused)
-    assert "300 MB of memory" in str(outcome)
+    outcome = _take_in(folder, "svm.ipynb", _notebook(*["x = 1\n" * 20_000] * 20))
+    assert isinstance(outcome, Submission)
+    # Parsed cells keep their pieces, so the bound is reached part-way: the cells from
+    # there on are notes, and the reading still ends with a submission.
+    assert any("does not parse (MemoryError)" in note for note in outcome.notes), outcome.notes
+    monkeypatch.setattr(intake, "INTAKE_MEMORY_BYTES", 40 * 1024**2)
+    (folder.parent / "again").mkdir()
+    refused = _take_in(folder.parent / "again", "svm.ipynb", _notebook("def f():\n    return 1\n"))
+    # Where a 40 MB interpreter gives up varies (a MemoryError, named as the bound, or
+    # an import failing half-way): either way it is the submission's refusal.
+    assert isinstance(refused, SubmissionRefused), refused
 
 
 def test_the_intake_wall_clock_is_bounded(folder, monkeypatch):
