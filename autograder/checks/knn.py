@@ -18,7 +18,7 @@ import numpy as np
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, derangement
 from autograder.checks.compare import RTOL, as_array, assert_close
 from autograder.checks.session import Session
-from autograder.checks.speed import check_speedup, loop_baseline, values_first
+from autograder.checks.speed import check_speedup, loop_baseline, require_no_loops, values_first
 from autograder.results import Status
 
 DIST_ATOL = 1e-6
@@ -167,9 +167,7 @@ def check_no_loops(session: Session) -> None:
     """compute_distances_no_loops is correct and contains no loop nor comprehension."""
     with values_first():
         compare_distances(session, "compute_distances_no_loops", VISIBLE)
-    loops = session.source.loops_in(f"{CLASS}.compute_distances_no_loops")
-    if loops:
-        raise CheckFailed("compute_distances_no_loops", "no for, while or comprehension", ", ".join(loops))
+    require_no_loops(session, f"{CLASS}.compute_distances_no_loops", "compute_distances_no_loops")
 
 
 def check_speed(session: Session) -> None:

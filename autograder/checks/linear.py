@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.base import VISIBLE, CheckFailed
+from autograder.checks.base import VISIBLE
 from autograder.checks.compare import Suspect
 from autograder.checks.session import Session
 from autograder.checks.speed import check_speedup, loop_baseline
-from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 
 VISIBLE_REG = 0.37
 """Regularization strength of the visible reg > 0 checks (any value not 0,
@@ -91,13 +90,6 @@ def regularization_bugs(
         ("the regularization gradient is reg * W instead of 2 * reg * W", lambda: data_grad + reg * W),
     ]
     return loss_bugs, grad_bugs
-
-
-def require_no_loops(session: Session, function: str) -> None:
-    """Fail when the student's ``function`` contains a loop or a comprehension."""
-    loops = session.source.loops_in(function)
-    if loops:
-        raise CheckFailed(function, NO_LOOPS, ", ".join(loops))
 
 
 def check_vectorized_speed(

@@ -25,10 +25,9 @@ from autograder.checks.linear import (
     reg_label,
     regularization,
     regularization_bugs,
-    require_no_loops,
 )
 from autograder.checks.session import Session
-from autograder.checks.speed import values_first
+from autograder.checks.speed import require_no_loops, values_first
 
 FUNCTIONS = ("softmax_loss_naive", "softmax_loss_vectorized")
 LAYER = "softmax_loss"

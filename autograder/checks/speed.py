@@ -1,5 +1,6 @@
-"""Speed ratios measured in one run: the student's vectorized code against a
-loop baseline timed in the grader at check time, on the same fresh inputs.
+"""Judging vectorized code: no loops reached (``require_no_loops``), and speed
+ratios measured in one run, the student's code against a loop baseline timed in
+the grader at check time, on the same fresh inputs.
 
 The baseline is a Python loop of small NumPy calls, as many as a loop
 version makes on the input (``loop_baseline``): it is no exercise's solution,
@@ -22,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.base import CheckFailed
+from autograder.checks.session import Session
+from autograder.submission.callgraph import EXPECTED as NO_LOOPS
 
 SPEEDUP_MIN = 10.0
 """Least accepted ratio of loop time to vectorized time. Vectorized NumPy is
@@ -57,6 +60,15 @@ def values_first() -> Iterator[None]:
     except CheckFailed as wrong:
         wrong.hint = wrong.hint or VALUES_FIRST
         raise
+
+
+def require_no_loops(session: Session, function: str, subject: str = "") -> None:
+    """Fail when the student's ``function`` (``"Class.method"`` for a method) reaches a
+    loop, a comprehension or a looping call (``submission.callgraph``); ``subject``
+    names it in the message (``function`` when empty)."""
+    loops = session.source.loops_in(function)
+    if loops:
+        raise CheckFailed(subject or function, NO_LOOPS, ", ".join(loops))
 
 
 def loop_baseline(iterations: int, calls: int, operand: np.ndarray) -> None:

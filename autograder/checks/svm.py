@@ -19,10 +19,9 @@ from autograder.checks.linear import (
     reg_label,
     regularization,
     regularization_bugs,
-    require_no_loops,
 )
 from autograder.checks.session import Session
-from autograder.checks.speed import values_first
+from autograder.checks.speed import require_no_loops, values_first
 
 KINK_GAP = 1e-3
 """Inputs are redrawn until every margin is this far from the hinge's kink,
