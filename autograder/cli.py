@@ -193,16 +193,24 @@ def share(text: str) -> float:
     return value
 
 
+def class_folders_refused(args: argparse.Namespace) -> bool:
+    """Say why ``args.submissions`` and ``args.out`` cannot serve a class command, if they
+    cannot: the submissions must be a folder, and the output outside it."""
+    if not args.submissions.is_dir():
+        print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
+        return True
+    if args.out.resolve().is_relative_to(args.submissions.resolve()):
+        print("autograder: --out must be outside the submissions folder", file=sys.stderr)
+        return True
+    return False
+
+
 def run_batch_command(args: argparse.Namespace) -> int:
     """Grade every submission of ``args.submissions`` into ``args.out``."""
     from autograder.batch import plan, run_batch
     from autograder.executors import make_executor
 
-    if not args.submissions.is_dir():
-        print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    if args.out.resolve().is_relative_to(args.submissions.resolve()):
-        print("autograder: --out must be outside the submissions folder", file=sys.stderr)
+    if class_folders_refused(args):
         return EXIT_USAGE
     if layers_refused():
         return EXIT_USAGE
@@ -251,11 +259,7 @@ def run_similarity(args: argparse.Namespace) -> int:
     similarity = similarity_module()
     if similarity is None:
         return EXIT_USAGE
-    if not args.submissions.is_dir():
-        print(f"autograder: {args.submissions} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    if args.out.resolve().is_relative_to(args.submissions.resolve()):
-        print("autograder: --out must be outside the submissions folder", file=sys.stderr)
+    if class_folders_refused(args):
         return EXIT_USAGE
     from autograder.batch import plan
     from autograder.checks import EXERCISES
