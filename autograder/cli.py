@@ -8,7 +8,7 @@ function that runs it; ``COMMANDS`` lists them.
 Start-up is kept short (a student runs ``grade`` again and again): this module
 imports nothing beyond the standard library at load time, and each ``run_*``
 function imports only what its command needs; ``--version`` and ``--help``
-import neither NumPy nor the grading engine (``tests/test_startup.py``).
+import neither NumPy nor the grading engine (``tests/core/test_startup.py``).
 """
 
 from __future__ import annotations

@@ -59,11 +59,11 @@ WINDOW = 4
 guarantee threshold) while about 40 % of the hashes are kept. A pair of
 near-copies, whose cost is gathering the positions of the common hashes, is
 compared 2.5 times faster than with every hash (window 1); on
-tests/similarity_class the copies' similarities move by under 0.01."""
+tests/workflows/similarity_class the copies' similarities move by under 0.01."""
 
 DEFAULT_THRESHOLD = 0.3
 """Pairs at or above this similarity are listed in the page. Measured on
-tests/similarity_class (SVM, docs/similarity.md): independently written
+tests/workflows/similarity_class (SVM, docs/similarity.md): independently written
 correct modules share at most 0.07 with one another and 0 with the reference;
 a renamed and reformatted copy scores 0.84, a reordered copy 1.0, a module
 with one of its two functions copied 0.46 to 0.52 against each source. 0.3

@@ -10,7 +10,7 @@ again after a child dies) against the same bare call.
 mode (the MLP's training dominates).
 
 (c) Batch throughput on ``COPIES`` copies of a mixed set (correct, stub,
-seed-dependent bug, a module that exits at import; ``tests/test_batch.py``'s
+seed-dependent bug, a module that exits at import; ``tests/workflows/test_batch.py``'s
 ``make_class``) plus one unsupported zip, test mode, ``--only svm`` by default:
 a local process pool with 1 and 2 jobs (scaling efficiency = T1 / (2 T2)), and
 a local Dask cluster of 2 workers (startup timed apart).
@@ -36,11 +36,12 @@ import numpy as np
 
 sys.path.insert(0, str(_common.ROOT))
 
+from tests.test_batch import make_class
+
 from autograder.batch import plan, run_batch
 from autograder.executors import make_executor
 from autograder.grading import Options, grade
 from autograder.sandbox import Child, Limits
-from tests.test_batch import make_class
 
 CALLS = 50  # sandboxed calls timed in (a)
 STARTS = 3  # child starts timed in (a)

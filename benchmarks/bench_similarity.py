@@ -2,7 +2,7 @@
 
 A synthetic class of ``--students`` SVM modules (default 500, 124,750 pairs):
 each student takes one of four independently written correct modules (the
-reference and ``tests/similarity_class/independent_*.py``) and shuffles the
+reference and ``tests/workflows/similarity_class/independent_*.py``) and shuffles the
 lines of one random block of a third of it, so a quarter of the pairs share
 much of their code (comparison's slow path: many common hashes) and the rest
 share little. Measured:
@@ -37,7 +37,7 @@ sys.path.insert(0, str(_common.ROOT))
 from autograder import similarity
 from autograder.executors import make_executor
 
-BASES = ("solutions/svm.py", *(f"tests/similarity_class/independent_{x}.py" for x in "abc"))
+BASES = ("solutions/svm.py", *(f"tests/workflows/similarity_class/independent_{x}.py" for x in "abc"))
 """Four independently written correct SVM modules."""
 SHUFFLED = 1 / 3
 """Share of a module's lines in the block a student shuffles."""

@@ -9,7 +9,7 @@ import pytest
 
 from autograder import datasets as ds
 from autograder.sandbox import trusted_cache
-from tests.test_datasets import make_arrays, write_dataset
+from tests.data.test_datasets import make_arrays, write_dataset
 
 
 class CountingMd5:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.results import Status
-from tests.planted import Bug, assert_loses_points_where_named
+from tests.exercises.planted import Bug, assert_loses_points_where_named
 
 VECTORIZED_START = "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n    rows"
 ADAM_STATE = '    config["m"], config["v"], config["t"] = m, v, t\n'

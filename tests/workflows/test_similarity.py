@@ -20,10 +20,10 @@ from autograder.cli import main
 from autograder.executors import make_executor
 from autograder.reports.similarity_html import highlighted, similarity_html
 from autograder.similarity import DEFAULT_THRESHOLD, blocks, compare_class, released_stub
-from tests.conftest import ASSIGNMENTS, ROOT, reference_source
-from tests.test_html_feedback import needs_chromium, non_white_fraction, render
+from tests.conftest import ASSIGNMENTS, reference_source
+from tests.reports.test_html_feedback import needs_chromium, non_white_fraction, render
 
-CLASS = ROOT / "tests" / "similarity_class"
+CLASS = Path(__file__).with_name("similarity_class")
 COPIES = {"reference", "renamed", "reordered", "zipped", "layout", "notebook"}
 """Students whose SVM module is the reference, disguised or handed in another format."""
 INDEPENDENT = {"independent_a", "independent_b", "independent_c"}

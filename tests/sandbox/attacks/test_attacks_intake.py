@@ -22,8 +22,8 @@ import pytest
 
 from autograder.cli import main
 from autograder.results import Status
-from tests.attacks.support import Scene, assert_contained, require, svm_attack
 from tests.conftest import DATA_DIR, reference_source
+from tests.sandbox.attacks.support import Scene, assert_contained, require, svm_attack
 
 ONLY = "svm,optim"
 """The attacked exercise and another one, whose full marks must survive."""
@@ -189,7 +189,7 @@ SYSCALL_CLASSES = {
     "pidfd": ("pidfd_open", ("pid", 0)),
 }
 """One system call of each class the filter refuses, with arguments that succeed
-without it (see tests/attacks/test_layers.py for the control run)."""
+without it (see tests/sandbox/attacks/test_layers.py for the control run)."""
 
 
 @pytest.mark.parametrize("kind", SYSCALL_CLASSES)

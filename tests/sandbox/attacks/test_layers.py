@@ -20,8 +20,8 @@ from autograder.cli import main
 from autograder.grading import Options, environment, grade
 from autograder.results import Status
 from autograder.sandbox import Child, ChildDied, Limits, isolation
-from tests.attacks.support import LAYERS, promised, require
 from tests.conftest import DATA_DIR, reference_source
+from tests.sandbox.attacks.support import LAYERS, promised, require
 
 IDENTITY = '''
 import os

@@ -29,7 +29,7 @@ import torch.nn.functional as nnf
 
 from autograder.modules import load_module
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RTOL = 1e-10
 FAST_RTOL = 1e-12
 MODULES = ("softmax", "optim", "conv")

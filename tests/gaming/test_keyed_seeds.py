@@ -44,7 +44,7 @@ def test_the_secret_is_created_once_private_and_outside_the_repository(tmp_path,
     assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(bytes.fromhex(secret.decode())) == 32
     assert course_secret() == secret
-    assert Path(__file__).resolve().parents[1] not in path.resolve().parents
+    assert Path(__file__).resolve().parents[2] not in path.resolve().parents
 
 
 def test_a_comment_gives_unrelated_hidden_inputs_that_need_the_secret(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("nbformat", "jsonschema", "dask", "distributed", "matplotlib", "scipy", "torch")
 """Packages no command loads unless its input needs them (a notebook, a plot, a cluster)."""

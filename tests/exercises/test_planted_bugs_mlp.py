@@ -11,7 +11,7 @@ import pytest
 
 from autograder.results import Status
 from tests.conftest import checks_by_name, grade_files, reference_source, require_data
-from tests.planted import Bug, assert_loses_points_where_named
+from tests.exercises.planted import Bug, assert_loses_points_where_named
 
 
 @pytest.fixture(autouse=True)

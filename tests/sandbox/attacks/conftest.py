@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.attacks.support import Scene
 from tests.conftest import grade_files, reference_source
+from tests.sandbox.attacks.support import Scene
 
 
 @pytest.fixture(scope="session")

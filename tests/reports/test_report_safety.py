@@ -27,7 +27,7 @@ from autograder.reports.html import to_html
 from autograder.reports.safe import clean, json_text, one_line, spreadsheet_cell
 from autograder.reports.visibility import INSTRUCTOR_ONLY, instructor_document, student_view
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status, result_to_dict
-from tests.strict import UNSAFE, json_shown, strict_loads
+from tests.reports.strict import UNSAFE, json_shown, strict_loads
 
 HOSTILE = (
     "boom\x1b[2J\x1b[H\x1b]0;pwned\x07\x9b31m\rTOTAL 99 / 1\u202eevil\u2066x\u2069\b\x00\ud800\nTOTAL 99 / 1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.planted import Bug, assert_loses_points_where_named
+from tests.exercises.planted import Bug, assert_loses_points_where_named
 
 BUGS = {
     "svm correct class counted": Bug(

@@ -24,8 +24,8 @@ from autograder.references import load_reference
 from autograder.results import Status
 from autograder.sandbox import Child, Limits, StudentFault
 from autograder.sandbox import limits as sandbox_limits
-from tests.attacks.support import Scene, assert_contained, require, svm_attack
 from tests.conftest import DATA_DIR, checks_by_name, reference_source
+from tests.sandbox.attacks.support import Scene, assert_contained, require, svm_attack
 
 FLOOD_BYTES = 2 * 1024**3
 """What the stdout flood prints: gigabytes, as the issue asks."""

@@ -22,9 +22,9 @@ import pytest
 from autograder import datasets
 from autograder.cli import main
 from autograder.results import GradingResult, Status, result_from_dict
-from tests.attacks.support import Scene, assert_contained, svm_attack
 from tests.conftest import DATA_DIR, grade_files, reference_source
-from tests.strict import UNSAFE, json_shown, strict_loads
+from tests.reports.strict import UNSAFE, json_shown, strict_loads
+from tests.sandbox.attacks.support import Scene, assert_contained, svm_attack
 
 BUDGET_SECONDS = 30.0
 """Exercise budget of each attack run: the honest svm.py needs a few seconds."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from autograder.results import Status
-from tests.attacks.support import assert_contained, require, svm_attack
+from tests.sandbox.attacks.support import assert_contained, require, svm_attack
 
 BUDGET_SECONDS = 8.0
 """Exercise budget of each attack run: the honest svm.py needs about 1 s, the

@@ -10,7 +10,7 @@ from autograder.grading import Options, grade
 from autograder.reports import to_gradescope
 from autograder.results import result_from_dict, result_to_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
