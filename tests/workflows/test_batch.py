@@ -278,3 +278,19 @@ def test_results_json_is_the_old_file_or_the_new_one_never_a_part(tmp_path):
     completed = subprocess.run(unlimited, input=json.dumps(new), capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
     assert read_record(out / "ada") == new["record"]
+
+
+def test_a_batch_leaves_no_site_directory_behind(tmp_path):
+    """Each grading process makes the children's NumPy-only site directory and ends
+    by ``os._exit``, which runs no ``atexit``: the process removes it itself."""
+    subs, out, temporary = tmp_path / "subs", tmp_path / "out", tmp_path / "tmp"
+    for student in ("alice", "bob"):
+        (subs / student).mkdir(parents=True)
+        (subs / student / "svm.py").write_text(reference_source("svm"))
+    temporary.mkdir()
+    command = [sys.executable, "-m", "autograder", "batch", str(subs), "--out", str(out), "--only", "svm"]
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert len(gradebook(out)) == 2
+    assert not list(temporary.glob("autograder-site-*"))
