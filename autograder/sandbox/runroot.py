@@ -57,7 +57,7 @@ def prepare_root(root: str, user: tuple[int, int] | None) -> None:
     root : str
         The run's root folder (it exists).
     user : tuple of int or None
-        ``(uid, gid)`` the child runs as (``isolation.Layers.user``); None
+        ``(uid, gid)`` the child runs as (``layers.Layers.user``); None
         when it runs as the grader's user.
     """
     os.chmod(root, 0o711)

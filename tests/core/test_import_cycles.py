@@ -17,12 +17,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "autograder"
 
 KNOWN_CYCLES = {
-    frozenset({"autograder.sandbox.isolation", "autograder.sandbox.probe_cache"}),
     frozenset({"autograder.batch", "autograder.similarity", "autograder.reports.similarity_html"}),
 }
 """Cycles still to untangle (issue 14), each imported inside a function: the
-probe's cache key reads isolation's settings; the similarity report and the
-batch call each other. The test fails when one of them is gone, so that this
+similarity report and the batch call each other. The test fails when one of them is gone, so that this
 list only shrinks."""
 
 
