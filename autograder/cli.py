@@ -274,7 +274,7 @@ def run_similarity(args: argparse.Namespace) -> int:
         print(f"not compared: {student}: {why}")
     print(
         f"compared {len(result.pairs)} pairs, {len(result.shown)} at or above {threshold:g}; "
-        f"see {args.out / similarity.HTML_NAME}"
+        f"see {args.out / similarity.PAGE_NAME}"
     )
     return EXIT_OK
 

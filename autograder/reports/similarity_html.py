@@ -16,7 +16,13 @@ import numpy as np
 
 from autograder.checks import EXERCISES
 from autograder.reports.html import escape, image, page
-from autograder.similarity import CSV_NAME, NOISE_TOKENS, ClassSimilarity, Pair, Shown
+from autograder.results.similarity import ClassSimilarity, Pair, Shown
+
+PAGE_NAME = "similarity.html"
+"""The page's file name in a class's output folder; a batch's summary links to it when present."""
+
+CSV_NAME = "similarity.csv"
+"""Every pair compared, beside the page, which names it (``similarity.similarity_csv``)."""
 
 HISTOGRAM_BINS = 20
 """Bins of the similarity histogram: steps of 0.05."""
@@ -74,7 +80,7 @@ def similarity_html(result: ClassSimilarity) -> str:
         f"<style>{STYLE}</style>",
         f"<h1>Code similarity: {result.students} submissions</h1>",
         f'<p class="meta">copydetect winnowing over pygments tokens (names and strings replaced by one '
-        f"token, comments and layout dropped), windows of {NOISE_TOKENS} tokens, the released stub "
+        f"token, comments and layout dropped), windows of {result.window} tokens, the released stub "
         f"discounted. Similarity A&rarr;B is the share of A's code also in B; pairs at or above "
         f"{result.threshold:g} (larger share) are shown, the most similar side by side; "
         f"{CSV_NAME} lists every pair.</p>",
