@@ -165,7 +165,7 @@ def is_current(record: dict[str, Any] | None, job: Job) -> bool:
     return all(record.get(name) == value for name, value in job.key().items())
 
 
-def store(out: Path, outcome: dict[str, Any]) -> None:
+def write_outcome(out: Path, outcome: dict[str, Any]) -> None:
     """Write one student's feedback and instructor record, then the record that
     marks them done; each atomically, as strict JSON."""
     folder = out / outcome["record"]["student"]
@@ -253,11 +253,11 @@ def run_batch(
     for future in as_completed(futures):
         job = futures[future]
         outcome = _outcome(future, job)
-        store(out, outcome)
+        write_outcome(out, outcome)
         record = outcome["record"]
         if record.get("grader_fault"):
             faults.append(job.student)
-        progress.advance(job.student, _note(record))
+        progress.advance(job.student, _score_note(record))
     if similarity is not None:
         from autograder.checks import EXERCISES
         from autograder.similarity import write_similarity
@@ -281,7 +281,7 @@ def _outcome(future: Future, job: Job) -> dict[str, Any]:
         return not_graded(job, problem, fault=True)
 
 
-def _note(record: dict[str, Any]) -> str:
+def _score_note(record: dict[str, Any]) -> str:
     if record["result"] is None:
         return record["problem"]
     exercises = record["result"]["exercises"]
