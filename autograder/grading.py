@@ -136,14 +136,13 @@ def grade_exercise(
     submission: Submission,
     options: Options,
     seed: int,
-    secret: bytes = b"",
-    clock: PhaseClock | None = None,
-    recording: dict[str, dict[str, Any]] | None = None,
+    secret: bytes,
+    clock: PhaseClock,
+    recording: dict[str, dict[str, Any]] | None,
 ) -> ExerciseResult:
     """Run every check of ``exercise`` that ``options.mode`` selects; hidden
     inputs come from ``seed`` keyed by the course ``secret`` (timing phases on
     ``clock``); the expected values computed go into ``recording`` when given."""
-    clock = clock or PhaseClock()
     checks = exercise.checks_for(options.mode)
     unrunnable = unrunnable_result(exercise, checks, submission)
     if unrunnable is not None:
