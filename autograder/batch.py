@@ -4,8 +4,8 @@ Flow: every entry of ``SUBMISSIONS_DIR`` gets a *submission hash*; an entry
 whose ``OUT/<student>/results.json`` already records the same hash, grader
 version, mode and exercise set is skipped (resume). The others become
 ``Job`` records (plain data) submitted to a ``concurrent.futures`` executor
-(``autograder.executors``); a worker turns the entry into a gradable folder
-(``gradable_folder``, the intake), grades it and returns plain dicts. The
+(``autograder.executors``); a worker checks that the intake takes the entry
+(``submission.entries.gradable_entry``), grades it and returns plain dicts. The
 parent writes ``feedback.html``, ``instructor.json`` then ``results.json`` of
 each student atomically (``reports.files.write_atomic``: a synced temporary
 file renamed onto the destination) as results arrive, so a batch killed at any
@@ -29,9 +29,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Iterator
 from concurrent.futures import Executor, Future, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,20 +42,16 @@ from autograder.reports.files import TEMPORARY_SUFFIX, write_atomic
 from autograder.reports.gradebook import gradebook_csv, summary_html
 from autograder.reports.html import notice_html, to_html
 from autograder.reports.safe import json_text, one_line
+from autograder.reports.similarity_html import PAGE_NAME
 from autograder.reports.visibility import instructor_document, student_view
 from autograder.results import Status, result_to_dict
+from autograder.submission.entries import UnsupportedSubmission, entry_hash, gradable_entry, student_name
 
 RESULTS_NAME = "results.json"
 INSTRUCTOR_NAME = "instructor.json"
 FEEDBACK_NAME = "feedback.html"
 GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
-SIMILARITY_NAME = "similarity.html"
-"""Written by ``autograder.similarity``; the summary links to it when present."""
-
-
-class UnsupportedSubmission(Exception):
-    """An entry of the submissions folder that cannot be turned into a folder."""
 
 
 @dataclass(frozen=True)
@@ -106,58 +100,6 @@ def checks_digest(mode: str, only: tuple[str, ...] | None) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
-INTAKE_SUFFIXES = (".zip", ".ipynb", ".py")
-"""Files a batch entry may be, besides a folder (see ``submission.formats``)."""
-
-
-@contextmanager
-def gradable_folder(entry: Path) -> Iterator[Path]:
-    """The intake: the entry of the submissions folder that ``grading.grade`` takes.
-
-    A folder, a ``.zip`` or a notebook (or module) is handed to ``grade``,
-    whose intake (``submission.formats.open_submission``) unpacks it safely
-    and refuses a malicious archive with a verdict. Links and any other file
-    raise ``UnsupportedSubmission``. This is the only place a batch looks at
-    an entry's format (``entry_hash`` hashes any entry).
-    """
-    if not entry.is_symlink() and (entry.is_dir() or (entry.is_file() and entry.suffix in INTAKE_SUFFIXES)):
-        yield entry
-        return
-    kind = "a link" if entry.is_symlink() else f"a {entry.suffix or 'suffix-less'} file"
-    raise UnsupportedSubmission(
-        f"unsupported submission format: {entry.name} is {kind}; "
-        "hand in a folder, a .zip or notebooks holding the exercise modules"
-    )
-
-
-def entry_hash(entry: Path) -> str:
-    """SHA-256 identifying an entry's content, whatever its format: every
-    regular file of a folder (relative path and bytes; links are not
-    followed), the bytes of a regular file, the name of anything else."""
-    sha = hashlib.sha256()
-    if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
-        sha.update(b"not a file: " + entry.name.encode())
-    elif entry.is_file():
-        sha.update(file_digest(entry))
-    else:
-        for path in sorted(entry.rglob("*")):
-            if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
-                sha.update(str(path.relative_to(entry)).encode() + b"\0")
-                sha.update(file_digest(path))
-    return sha.hexdigest()
-
-
-def file_digest(path: Path) -> bytes:
-    """SHA-256 of a file's bytes, read in blocks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").digest()
-
-
-def student_name(entry: Path) -> str:
-    """The student an entry belongs to: its name without the suffix of a file."""
-    return entry.name if entry.is_dir() else entry.stem
-
-
 def grade_job(job: Job) -> dict[str, Any]:
     """Grade one job (runs in a worker process).
 
@@ -172,9 +114,9 @@ def grade_job(job: Job) -> dict[str, Any]:
     """
     started = time.monotonic()
     try:
-        with gradable_folder(Path(job.entry)) as folder:
-            data_dir = Path(job.data_dir) if job.data_dir else None
-            result = grade(folder, Options(mode=job.mode, only=job.only, data_dir=data_dir))
+        data_dir = Path(job.data_dir) if job.data_dir else None
+        options = Options(mode=job.mode, only=job.only, data_dir=data_dir)
+        result = grade(gradable_entry(Path(job.entry)), options)
         feedback = to_html(result, f"Feedback for {job.student}")
     except UnsupportedSubmission as unsupported:
         return not_graded(job, str(unsupported), fault=False)
@@ -223,7 +165,7 @@ def is_current(record: dict[str, Any] | None, job: Job) -> bool:
     return all(record.get(name) == value for name, value in job.key().items())
 
 
-def store(out: Path, outcome: dict[str, Any]) -> None:
+def write_outcome(out: Path, outcome: dict[str, Any]) -> None:
     """Write one student's feedback and instructor record, then the record that
     marks them done; each atomically, as strict JSON."""
     folder = out / outcome["record"]["student"]
@@ -311,11 +253,11 @@ def run_batch(
     for future in as_completed(futures):
         job = futures[future]
         outcome = _outcome(future, job)
-        store(out, outcome)
+        write_outcome(out, outcome)
         record = outcome["record"]
         if record.get("grader_fault"):
             faults.append(job.student)
-        progress.advance(job.student, _note(record))
+        progress.advance(job.student, _score_note(record))
     if similarity is not None:
         from autograder.checks import EXERCISES
         from autograder.similarity import write_similarity
@@ -339,7 +281,7 @@ def _outcome(future: Future, job: Job) -> dict[str, Any]:
         return not_graded(job, problem, fault=True)
 
 
-def _note(record: dict[str, Any]) -> str:
+def _score_note(record: dict[str, Any]) -> str:
     if record["result"] is None:
         return record["problem"]
     exercises = record["result"]["exercises"]
@@ -352,5 +294,5 @@ def write_summaries(out: Path, students: list[str]) -> None:
     """Rebuild ``gradebook.csv`` and ``summary.html`` from the stored records."""
     records = [record for student in students if (record := read_record(out / student)) is not None]
     write_atomic(out / GRADEBOOK_NAME, gradebook_csv(records))
-    similarity = SIMILARITY_NAME if (out / SIMILARITY_NAME).is_file() else None
+    similarity = PAGE_NAME if (out / PAGE_NAME).is_file() else None
     write_atomic(out / SUMMARY_NAME, summary_html(records, similarity))

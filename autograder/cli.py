@@ -274,7 +274,7 @@ def run_similarity(args: argparse.Namespace) -> int:
         print(f"not compared: {student}: {why}")
     print(
         f"compared {len(result.pairs)} pairs, {len(result.shown)} at or above {threshold:g}; "
-        f"see {args.out / similarity.HTML_NAME}"
+        f"see {args.out / similarity.PAGE_NAME}"
     )
     return EXIT_OK
 
@@ -413,10 +413,10 @@ def add_check(commands: argparse._SubParsersAction) -> None:
         type=folder,
         help="folder holding mnist/ and fashion-mnist/ (default: $AUTOGRADER_DATA, then the cache)",
     )
-    command.set_defaults(run=run_check)
+    command.set_defaults(run=run_check_command)
 
 
-def run_check(args: argparse.Namespace) -> int:
+def run_check_command(args: argparse.Namespace) -> int:
     """Grade the student's folder in dev mode and print the report."""
     from autograder.grading import Options, grade
     from autograder.reports import to_text

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
+from autograder.sandbox.runroot import remove_site
+
 GRADER_MEMORY_BYTES = 6 * 1024**3
 """Data-segment limit (``RLIMIT_DATA``) of a process grading one submission:
 it holds MNIST in float64 (0.4 GB), the reference MLP's training (0.5 GB),
@@ -55,12 +57,16 @@ def bound_memory(limit: int = GRADER_MEMORY_BYTES) -> None:
 
 
 def _grade_here(send: Connection, fn: Callable[..., Any], args: tuple[Any, ...], limit: int) -> None:
-    """Body of a grading process: bound its memory, run ``fn``, send the outcome."""
+    """Body of a grading process: bound its memory, run ``fn``, send the outcome.
+    The process ends by ``os._exit`` (``multiprocessing``), which runs no ``atexit``:
+    the children's site directory is removed here."""
     bound_memory(limit)
     try:
         outcome = (True, fn(*args))
     except BaseException as error:  # reported to the parent, which decides
         outcome = (False, error)
+    finally:
+        remove_site()
     send.send(outcome)
     send.close()
 

@@ -9,7 +9,6 @@ a grader fault included, is ``grade_check``'s (``autograder.checks.outcome``).
 
 from __future__ import annotations
 
-import platform
 import tempfile
 import time
 from collections.abc import Sequence
@@ -17,21 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from autograder import __version__
 from autograder.checks import EXERCISES
 from autograder.checks.base import Exercise
 from autograder.checks.outcome import (
-    banned_result,
-    exercise_verdict,
     grade_check,
+    ran_result,
     refused_result,
-    uniform_result,
+    submission_notes,
+    unrunnable_result,
 )
 from autograder.checks.session import DEV_SEED, ExerciseRun
+from autograder.environment import environment
 from autograder.phases import PhaseClock
-from autograder.results import ExerciseResult, GradingResult, Status
+from autograder.results import ExerciseResult, GradingResult
 from autograder.results.causes import find_causes
 from autograder.sandbox import isolation
 from autograder.secret import course_secret, submission_seed
@@ -111,10 +108,7 @@ def _grade(
                 for exercise in exercises
             ]
             if results:
-                results[0].notes += submission.notes
-                ignored = _ignored(submission.ignored, exercises)
-                if ignored:
-                    results[0].notes.append(f"ignored (not an exercise module): {', '.join(ignored[:20])}")
+                results[0].notes += submission_notes(submission, exercises)
     for exercise, result in zip(exercises, results, strict=True):
         result.causes = find_causes(result.checks, exercise.module)
     with clock.timed("environment"):
@@ -137,54 +131,27 @@ def hidden_seed(submission: Submission, options: Options, secret: bytes) -> int:
     return submission_seed(secret, submission.digest()) if options.mode == "test" else DEV_SEED
 
 
-def _ignored(names: list[str], graded: list[Exercise]) -> list[str]:
-    """Ignored files worth naming: the module of an exercise left out by ``--only`` is
-    not one (a graded exercise's module found nowhere else still is)."""
-    left_out = {exercise.module for exercise in EXERCISES.values()} - {e.module for e in graded}
-    return [name for name in names if Path(name).name not in left_out]
-
-
-def environment() -> dict[str, Any]:
-    """Versions and isolation level recorded with every result."""
-    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
-    return {
-        "grader_version": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-        **isolation.report(),
-    }
-
-
 def grade_exercise(
     exercise: Exercise,
     submission: Submission,
     options: Options,
     seed: int,
-    secret: bytes = b"",
-    clock: PhaseClock | None = None,
-    recording: dict[str, dict[str, Any]] | None = None,
+    secret: bytes,
+    clock: PhaseClock,
+    recording: dict[str, dict[str, Any]] | None,
 ) -> ExerciseResult:
     """Run every check of ``exercise`` that ``options.mode`` selects; hidden
     inputs come from ``seed`` keyed by the course ``secret`` (timing phases on
     ``clock``); the expected values computed go into ``recording`` when given."""
-    clock = clock or PhaseClock()
     checks = exercise.checks_for(options.mode)
-    path = submission.modules.get(exercise.id)
-    if path is None:
-        return uniform_result(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
-    source = submission.sources[exercise.id]
-    if source.syntax_error:
-        return uniform_result(
-            exercise, checks, Status.IMPORT_FAILED, f"import failed: {source.syntax_error}", source
-        )
-    if source.banned:
-        return banned_result(exercise, checks, source.banned, source)
+    unrunnable = unrunnable_result(exercise, checks, submission)
+    if unrunnable is not None:
+        return unrunnable
     recorded = None if recording is None else recording.setdefault(exercise.id, {})
     run = ExerciseRun(
         exercise,
-        path,
-        source,
+        submission.modules[exercise.id],
+        submission.sources[exercise.id],
         mode=options.mode,
         seed=seed,
         secret=secret,
@@ -192,22 +159,9 @@ def grade_exercise(
         expectations=expectations_for(exercise.id, recorded),
         clock=clock,
     )
-    timed_before, started = sum(clock.seconds.values()), time.monotonic()
-    try:
-        results = [grade_check(run, check) for check in checks]
-    finally:
-        run.close()
-    # the checks' own time in the grader: what the phases timed inside them leave
-    clock.add("checks", time.monotonic() - started - (sum(clock.seconds.values()) - timed_before))
-    if run.banned_attempts:
-        return banned_result(exercise, checks, sorted(run.banned_attempts), source)
-    return ExerciseResult(
-        exercise=exercise.id,
-        title=exercise.title,
-        verdict=exercise_verdict(results),
-        checks=results,
-        seconds=run.waited,
-        peak_memory_bytes=run.peak_rss,
-        notes=source.notes,
-        datasets=run.dataset_records(),
-    )
+    with clock.remainder("checks"):  # the checks' own time in the grader
+        try:
+            results = [grade_check(run, check) for check in checks]
+        finally:
+            run.close()
+    return ran_result(run, checks, results)

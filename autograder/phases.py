@@ -43,6 +43,14 @@ class PhaseClock:
         finally:
             self.add(phase, time.monotonic() - started)
 
+    @contextmanager
+    def remainder(self, phase: str) -> Iterator[None]:
+        """Count for ``phase`` what the phases timed inside the ``with`` block
+        leave of its time (not counted when it raises)."""
+        timed_before, started = sum(self.seconds.values()), time.monotonic()
+        yield
+        self.add(phase, time.monotonic() - started - (sum(self.seconds.values()) - timed_before))
+
     def rounded(self) -> dict[str, float]:
         """The phases, to the millisecond."""
         return {phase: round(seconds, 3) for phase, seconds in self.seconds.items()}

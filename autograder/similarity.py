@@ -1,7 +1,7 @@
 """Which submissions of a class share their code: every pair, per exercise.
 
 Flow: each student's entry goes through the grading intake
-(``batch.gradable_folder`` then ``submission.formats.open_submission``), so a
+(``submission.entries.gradable_entry`` then ``submission.formats.open_submission``), so a
 zip, a notebook and the CS231n layout give the very module text that grading
 would run; that text is read, never run. Each module is fingerprinted once
 with copydetect (winnowing over pygments tokens, the MOSS method), with the
@@ -43,9 +43,11 @@ except ModuleNotFoundError as missing:
         'code similarity needs copydetect: pip install "dl-autograder[similarity]"', name="copydetect"
     ) from missing
 
-from autograder.batch import SIMILARITY_NAME, UnsupportedSubmission, gradable_folder
 from autograder.references import solutions_dir
 from autograder.reports.files import write_atomic
+from autograder.reports.similarity_html import CSV_NAME, PAGE_NAME, similarity_html
+from autograder.results.similarity import ClassSimilarity, Pair, Shown
+from autograder.submission.entries import UnsupportedSubmission, gradable_entry
 from autograder.submission.formats import SubmissionRefused, open_submission
 
 NOISE_TOKENS = 25
@@ -79,9 +81,6 @@ BLOCK = 64
 """Students per side of the block of pairs one task compares: 64 x 64 = 4,096
 comparisons (a few seconds) for 128 fingerprints shipped to the worker
 (about 3 MB), so shipping stays small against the work."""
-
-CSV_NAME = "similarity.csv"
-HTML_NAME = SIMILARITY_NAME
 
 
 @dataclass(frozen=True)
@@ -149,75 +148,6 @@ def released_stub(exercise: str) -> str | None:
     return strip_solutions(reference.read_text(encoding="utf-8"), str(reference))
 
 
-@dataclass(frozen=True)
-class Pair:
-    """Two students' modules of one exercise, compared.
-
-    Attributes
-    ----------
-    exercise, student_a, student_b : str
-        What was compared (``student_a`` sorts first).
-    a_to_b : float
-        Share of A's code (stub discounted) also found in B's.
-    b_to_a : float
-        Share of B's code also found in A's.
-    shared_tokens : int
-        Characters of A's filtered text inside a shared window.
-    """
-
-    exercise: str
-    student_a: str
-    student_b: str
-    a_to_b: float
-    b_to_a: float
-    shared_tokens: int
-
-    @property
-    def similarity(self) -> float:
-        """The larger share: a short module copied into a long one is still a copy."""
-        return max(self.a_to_b, self.b_to_a)
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A pair above the threshold with both texts and their shared regions.
-
-    ``slices_a`` and ``slices_b`` are ndarrays of shape (2, M): start and end
-    (exclusive) of each shared region in the raw text.
-    """
-
-    pair: Pair
-    text_a: str
-    text_b: str
-    slices_a: np.ndarray
-    slices_b: np.ndarray
-
-
-@dataclass(frozen=True)
-class ClassSimilarity:
-    """Everything the report shows.
-
-    Attributes
-    ----------
-    pairs : list of Pair
-        Every pair compared, most similar first.
-    shown : list of Shown
-        The pairs at or above ``threshold``, in the same order, at most
-        ``SHOWN_PER_EXERCISE`` per exercise.
-    problems : list of (str, str)
-        Student and why a module was not compared.
-    threshold : float
-    students : int
-        Entries of the submissions folder.
-    """
-
-    pairs: list[Pair]
-    shown: list[Shown]
-    problems: list[tuple[str, str]]
-    threshold: float
-    students: int
-
-
 def read_modules(entry: Path, exercises: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """The module text of each exercise in a student's entry, through the grading intake.
 
@@ -231,8 +161,7 @@ def read_modules(entry: Path, exercises: Sequence[str]) -> tuple[dict[str, str],
     """
     with tempfile.TemporaryDirectory(prefix="autograder-similarity-") as work:
         try:
-            with gradable_folder(entry) as folder:
-                submission = open_submission([folder], list(exercises), Path(work))
+            submission = open_submission([gradable_entry(entry)], list(exercises), Path(work))
         except (UnsupportedSubmission, SubmissionRefused) as refused:
             return {}, [str(refused)]
         except Exception as error:  # whatever a hostile entry makes the intake raise
@@ -377,7 +306,7 @@ def compare_class(
         ]
     ]
     shown.sort(key=lambda s: pairs_order(s.pair))
-    return ClassSimilarity(pairs, shown, problems, threshold, len(students))
+    return ClassSimilarity(pairs, shown, problems, threshold, len(students), NOISE_TOKENS)
 
 
 def pairs_order(pair: Pair) -> tuple[float, int, str, str, str]:
@@ -412,9 +341,7 @@ def write_similarity(
     threshold: float = DEFAULT_THRESHOLD,
 ) -> ClassSimilarity:
     """Compare the class and write ``OUT/similarity.csv`` and ``OUT/similarity.html``."""
-    from autograder.reports.similarity_html import similarity_html
-
     result = compare_class(students, exercises, executor, threshold)
     write_atomic(out / CSV_NAME, similarity_csv(result))
-    write_atomic(out / HTML_NAME, similarity_html(result))
+    write_atomic(out / PAGE_NAME, similarity_html(result))
     return result

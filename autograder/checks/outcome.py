@@ -1,6 +1,6 @@
 """What running a check comes to: its ``CheckResult``, and an exercise's
 result when its checks cannot run (module missing, unparsable, refused,
-banned).
+banned), with the notes on the submission as a whole.
 
 ``grade_check`` runs one check through its ``Session`` and turns whatever
 happens into the check's result; a fault of the grader becomes a
@@ -15,12 +15,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from autograder.checks import EXERCISES
 from autograder.checks.base import VISIBLE, Check, CheckFailed, DataUnavailable, Exercise
 from autograder.checks.session import DEV_SEED, ExerciseRun, Session
 from autograder.references import ReferenceUnavailable
 from autograder.results import CheckResult, ExerciseResult, Status
 from autograder.sandbox import StudentFault
-from autograder.submission import SourceReport
+from autograder.submission import SourceReport, Submission
+
+IGNORED_NAMED = 20
+"""Ignored files named in the note at the most: enough to spot a misnamed
+module, few enough that a submission full of files keeps a short note."""
 
 HINTLESS_STATUSES = (Status.PASSED, Status.NOT_ATTEMPTED, Status.MISSING, Status.DATA_UNAVAILABLE)
 """Verdicts shown without the check's hint: nothing to debug yet (or nothing
@@ -70,6 +75,52 @@ def banned_result(
         "standard library, so it scores 0"
     )
     return uniform_result(exercise, checks, Status.BANNED_IMPORT, message, source)
+
+
+def unrunnable_result(
+    exercise: Exercise, checks: tuple[Check, ...], submission: Submission
+) -> ExerciseResult | None:
+    """The result of an exercise whose module cannot run: missing, unparsable, or
+    importing a banned package; None when it can run."""
+    if exercise.id not in submission.modules:
+        return uniform_result(exercise, checks, Status.MISSING, f"{exercise.module} is not in the submission")
+    source = submission.sources[exercise.id]
+    if source.syntax_error:
+        message = f"import failed: {source.syntax_error}"
+        return uniform_result(exercise, checks, Status.IMPORT_FAILED, message, source)
+    if source.banned:
+        return banned_result(exercise, checks, source.banned, source)
+    return None
+
+
+def ran_result(run: ExerciseRun, checks: tuple[Check, ...], results: list[CheckResult]) -> ExerciseResult:
+    """The result of an exercise whose checks ran: every check scores 0 when the
+    module tried a banned import while running, else each check's own result."""
+    exercise, source = run.exercise, run.source
+    if run.banned_attempts:
+        return banned_result(exercise, checks, sorted(run.banned_attempts), source)
+    return ExerciseResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        verdict=exercise_verdict(results),
+        checks=results,
+        seconds=run.waited,
+        peak_memory_bytes=run.peak_rss,
+        notes=source.notes,
+        datasets=run.dataset_records(),
+    )
+
+
+def submission_notes(submission: Submission, graded: list[Exercise]) -> list[str]:
+    """The notes on the whole submission (the first exercise's result carries
+    them): the intake's, and the ignored files worth naming. The module of an
+    exercise left out by ``--only`` is not one (a graded exercise's module found
+    nowhere else still is)."""
+    left_out = {exercise.module for exercise in EXERCISES.values()} - {e.module for e in graded}
+    ignored = [name for name in submission.ignored if Path(name).name not in left_out]
+    if not ignored:
+        return list(submission.notes)
+    return [*submission.notes, f"ignored (not an exercise module): {', '.join(ignored[:IGNORED_NAMED])}"]
 
 
 def check_result(

@@ -3,20 +3,27 @@ similarity and the ranked pairs above the threshold, each with both modules
 side by side and their shared regions highlighted.
 
 Self-contained like the feedback pages (inline CSS, embedded PNG, no script).
-Student text (names, code, reasons) is escaped, and control characters are
-shown as ``\\xNN`` so that none of them can break the page.
+Student text (names, code, reasons) is escaped as in every report
+(``html.escape``, through ``safe.clean``): controls and bidirectional marks are
+shown as their escape (``\\x1b``, ``\\u202e``), so that none of them can break
+or reorder the page.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import numpy as np
 
 from autograder.checks import EXERCISES
 from autograder.reports.html import escape, image, page
-from autograder.similarity import CSV_NAME, NOISE_TOKENS, ClassSimilarity, Pair, Shown
+from autograder.results.similarity import ClassSimilarity, Pair, Shown
+
+PAGE_NAME = "similarity.html"
+"""The page's file name in a class's output folder; a batch's summary links to it when present."""
+
+CSV_NAME = "similarity.csv"
+"""Every pair compared, beside the page, which names it (``similarity.similarity_csv``)."""
 
 HISTOGRAM_BINS = 20
 """Bins of the similarity histogram: steps of 0.05."""
@@ -28,15 +35,6 @@ STYLE = """
 mark { background: #fde68a; }
 """
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Control characters other than tab and newline, and the bidirectional
-overrides that would reorder the text around them on screen."""
-
-
-def visible(text: str) -> str:
-    """``text`` escaped for HTML, control characters written as ``\\xNN``."""
-    return escape(CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
-
 
 def highlighted(text: str, slices: np.ndarray) -> str:
     """``text`` as HTML with each ``[start, end)`` of ``slices`` (shape (2, M)) in ``<mark>``."""
@@ -44,9 +42,9 @@ def highlighted(text: str, slices: np.ndarray) -> str:
     for start, end in np.asarray(slices, dtype=int).reshape(2, -1).T:
         start, end = max(start, done), min(end, len(text))
         if end > start:
-            parts += [visible(text[done:start]), f"<mark>{visible(text[start:end])}</mark>"]
+            parts += [escape(text[done:start]), f"<mark>{escape(text[start:end])}</mark>"]
             done = end
-    return "".join([*parts, visible(text[done:])])
+    return "".join([*parts, escape(text[done:])])
 
 
 def histogram(similarities: list[float], threshold: float, title: str) -> bytes:
@@ -74,7 +72,7 @@ def similarity_html(result: ClassSimilarity) -> str:
         f"<style>{STYLE}</style>",
         f"<h1>Code similarity: {result.students} submissions</h1>",
         f'<p class="meta">copydetect winnowing over pygments tokens (names and strings replaced by one '
-        f"token, comments and layout dropped), windows of {NOISE_TOKENS} tokens, the released stub "
+        f"token, comments and layout dropped), windows of {result.window} tokens, the released stub "
         f"discounted. Similarity A&rarr;B is the share of A's code also in B; pairs at or above "
         f"{result.threshold:g} (larger share) are shown, the most similar side by side; "
         f"{CSV_NAME} lists every pair.</p>",
@@ -92,8 +90,8 @@ def _exercise(exercise: str, pairs: list[Pair], shown: list[Shown], threshold: f
         f"{exercise}: similarity of {len(pairs)} pairs",
     )
     rows = "".join(
-        f'<tr><td><a href="#{exercise}-{rank}">{rank}</a></td><td>{visible(s.pair.student_a)}</td>'
-        f"<td>{visible(s.pair.student_b)}</td><td>{s.pair.a_to_b:.2f}</td><td>{s.pair.b_to_a:.2f}</td>"
+        f'<tr><td><a href="#{exercise}-{rank}">{rank}</a></td><td>{escape(s.pair.student_a)}</td>'
+        f"<td>{escape(s.pair.student_b)}</td><td>{s.pair.a_to_b:.2f}</td><td>{s.pair.b_to_a:.2f}</td>"
         f"<td>{s.pair.shared_tokens}</td></tr>"
         for rank, s in enumerate(shown, 1)
     )
@@ -109,7 +107,7 @@ def _exercise(exercise: str, pairs: list[Pair], shown: list[Shown], threshold: f
 def _side_by_side(exercise: str, rank: int, shown: Shown) -> str:
     pair = shown.pair
     return (
-        f'<h3 id="{exercise}-{rank}">{rank}. {visible(pair.student_a)} &harr; {visible(pair.student_b)}: '
+        f'<h3 id="{exercise}-{rank}">{rank}. {escape(pair.student_a)} &harr; {escape(pair.student_b)}: '
         f"{pair.a_to_b:.2f} / {pair.b_to_a:.2f}</h3>"
         f'<div class="pair"><pre>{highlighted(shown.text_a, shown.slices_a)}</pre>'
         f"<pre>{highlighted(shown.text_b, shown.slices_b)}</pre></div>"
@@ -119,7 +117,5 @@ def _side_by_side(exercise: str, rank: int, shown: Shown) -> str:
 def _problems(problems: list[tuple[str, str]]) -> list[str]:
     if not problems:
         return []
-    rows = "".join(
-        f"<tr><td>{visible(student)}</td><td>{visible(why)}</td></tr>" for student, why in problems
-    )
+    rows = "".join(f"<tr><td>{escape(student)}</td><td>{escape(why)}</td></tr>" for student, why in problems)
     return ["<h2>Not compared</h2>", f"<table><tr><th>student</th><th>why</th></tr>{rows}</table>"]

@@ -1,4 +1,5 @@
-"""The result model, kept apart from its renderers in ``autograder.reports``."""
+"""The result model, kept apart from its renderers in ``autograder.reports``; a
+class's code-similarity result is ``results.similarity``."""
 
 from autograder.results.model import (
     NOT_GRADED,

@@ -33,7 +33,6 @@ import errno
 import functools
 import glob
 import os
-import pwd
 import shutil
 import signal
 import site
@@ -42,20 +41,22 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from autograder.sandbox import probe_cache
+from autograder.sandbox.layers import (
+    CGROUP_CONTROLLERS,
+    CGROUP_GROUP,
+    CGROUP_ROOT,
+    SANDBOX_USER,
+    Layers,
+    sandbox_ids,
+    setpriv_path,
+)
 from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
-
-SANDBOX_USER = "autograder-sandbox"
-"""The unprivileged account student code runs as (made by ``sandbox-setup``)."""
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-CGROUP_GROUP = "autograder"
-"""Parent cgroup of every run, in the memory and pids hierarchies (v1)."""
 
 PROBE_SECONDS = 20.0
 """Time allowed to a trial start of the interpreter with NumPy (about 0.2 s)."""
@@ -102,70 +103,6 @@ MNT_DETACH = 2
 
 
 @dataclass(frozen=True)
-class Layers:
-    """The isolation layers in force on this machine.
-
-    Attributes
-    ----------
-    user : tuple of int or None
-        ``(uid, gid)`` of the sandbox user when the grader is root and it exists.
-    bwrap : str or None
-        Path of bubblewrap when it works here (filesystem, network and pid
-        namespaces).
-    unshare : str or None
-        Path of ``unshare`` when only it gives a network namespace.
-    seccomp : bytes or None
-        The compiled BPF filter the harness loads.
-    cgroups : bool
-        A memory and a pids cgroup per run.
-    disk : bool
-        The run's folder is a size-limited tmpfs.
-    missing : tuple of str
-        Why each missing layer is missing.
-    """
-
-    user: tuple[int, int] | None = None
-    bwrap: str | None = None
-    unshare: str | None = None
-    seccomp: bytes | None = None
-    cgroups: bool = False
-    disk: bool = False
-    missing: tuple[str, ...] = field(default=())
-
-    @property
-    def practice_mode(self) -> bool:
-        """No separate user: the child could reach what the grader's user can."""
-        return self.user is None
-
-    @property
-    def network(self) -> bool:
-        """Whether the child runs in its own, empty network namespace."""
-        return bool(self.bwrap or self.unshare)
-
-    def names(self) -> list[str]:
-        """Names of the layers in force, the process layer first."""
-        present = {
-            "process": True,
-            "user": self.user is not None,
-            "network": self.network,
-            "seccomp": self.seccomp is not None,
-            "filesystem": self.bwrap is not None,
-            "cgroups": self.cgroups,
-            "disk": self.disk,
-        }
-        return [name for name, on in present.items() if on]
-
-    def describe(self) -> str:
-        """One line for reports: the layers in force and why others are not."""
-        text = "layers: " + ", ".join(self.names())
-        if self.practice_mode:
-            text = "practice mode (no separate user), " + text
-        if self.missing:
-            text += "; missing: " + "; ".join(self.missing)
-        return text
-
-
-@dataclass(frozen=True)
 class RunPaths:
     """What one child needs to see: its folders, the harness and NumPy.
 
@@ -208,7 +145,7 @@ def command(layers: Layers, paths: RunPaths, argv: list[str], cgroup_procs: list
         prefix += [layers.unshare, "--net", "--"]
     if layers.user:
         uid, gid = layers.user
-        prefix += [_setpriv(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs"]
+        prefix += [setpriv_path(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs"]
     return prefix + argv
 
 
@@ -309,10 +246,6 @@ def _parents(path: str, read_only: list[str], masked: list[str]) -> list[str]:
     return args
 
 
-def _setpriv() -> str:
-    return shutil.which("setpriv", path="/usr/bin:/bin") or "/usr/bin/setpriv"
-
-
 # -- seccomp ----------------------------------------------------------------------------
 
 
@@ -349,7 +282,7 @@ class RunCgroup:
         ``pids.max``: processes and threads of the run.
     """
 
-    CONTROLLERS = ("memory", "pids")
+    CONTROLLERS = CGROUP_CONTROLLERS
 
     def __init__(self, name: str, memory_bytes: int, processes: int) -> None:
         self.dirs = {c: CGROUP_ROOT / c / CGROUP_GROUP / name for c in self.CONTROLLERS}
@@ -560,15 +493,6 @@ def report() -> dict[str, str | bool | list[str]]:
     """What every result records: the isolation level, its layers, practice mode."""
     layers = probe()
     return {"isolation": layers.describe(), "layers": layers.names(), "practice_mode": layers.practice_mode}
-
-
-def sandbox_ids() -> tuple[int, int] | None:
-    """``(uid, gid)`` of ``SANDBOX_USER``, or None when it does not exist."""
-    try:
-        entry = pwd.getpwnam(SANDBOX_USER)
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
 
 
 def _trial(layers: Layers) -> str | None:

@@ -28,12 +28,19 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from autograder.sandbox import trusted_cache
+import numpy as np
 
-if TYPE_CHECKING:
-    from autograder.sandbox.isolation import Layers
+from autograder.sandbox import runroot, trusted_cache
+from autograder.sandbox.layers import (
+    CGROUP_CONTROLLERS,
+    CGROUP_GROUP,
+    CGROUP_ROOT,
+    Layers,
+    sandbox_ids,
+    setpriv_path,
+)
 
 CACHE_NAME = f"probe-{hashlib.sha256(__file__.encode()).hexdigest()[:12]}.json"
 """One file per installed grader, so that two installations do not overwrite each other's."""
@@ -78,17 +85,16 @@ def _cgroup_mounts() -> str:
 
 def configuration() -> dict[str, Any]:
     """What the probe's answer depends on (the cache key)."""
-    from autograder.sandbox import isolation, runroot
-
     pyseccomp = importlib.util.find_spec("pyseccomp")
     files = {
         "bwrap": shutil.which("bwrap"),
         "unshare": shutil.which("unshare"),
-        "setpriv": isolation._setpriv(),
+        "setpriv": setpriv_path(),
         "python": sys.executable,
-        "numpy": os.path.dirname(isolation.np.__file__),
+        "numpy": os.path.dirname(np.__file__),
         "pyseccomp": pyseccomp.origin if pyseccomp else None,
-        "isolation": isolation.__file__,
+        "isolation": str(Path(__file__).with_name("isolation.py")),
+        "layers": str(Path(__file__).with_name("layers.py")),
         "child": str(Path(__file__).with_name("child.py")),
         "harness": str(runroot.HARNESS),
         "runroot": runroot.__file__,
@@ -98,11 +104,10 @@ def configuration() -> dict[str, Any]:
         "kernel": {path: _read(path) for path in KERNEL_SETTINGS},
         "euid": os.geteuid(),
         "capabilities": _capabilities(),
-        "sandbox_user": isolation.sandbox_ids(),
+        "sandbox_user": sandbox_ids(),
         "cgroups": _cgroup_mounts(),
         "cgroup_parents": [
-            (isolation.CGROUP_ROOT / controller / isolation.CGROUP_GROUP).is_dir()
-            for controller in isolation.RunCgroup.CONTROLLERS
+            (CGROUP_ROOT / controller / CGROUP_GROUP).is_dir() for controller in CGROUP_CONTROLLERS
         ],
         "files": {name: _file_state(path) for name, path in files.items()},
     }
@@ -115,8 +120,6 @@ def _to_json(layers: Layers) -> dict[str, Any]:
 
 
 def _from_json(document: dict[str, Any]) -> Layers:
-    from autograder.sandbox.isolation import Layers
-
     return Layers(
         user=tuple(document["user"]) if document["user"] is not None else None,
         bwrap=document["bwrap"],

@@ -1,8 +1,8 @@
 """The pieces of a child's run shared by the child and the isolation probe.
 
 ``HARNESS`` is the script a child runs; ``site_dir`` the private directory
-from which the child imports NumPy (and nothing else); ``prepare_root`` makes
-a run's folders. ``child.Child`` uses them for every run and
+from which the child imports NumPy (and nothing else), which ``remove_site``
+removes; ``prepare_root`` makes a run's folders. ``child.Child`` uses them for every run and
 ``isolation``'s probe for its trial start, so neither imports the other.
 """
 
@@ -21,10 +21,10 @@ HARNESS = Path(__file__).with_name("harness.py")
 
 
 def site_dir() -> str:
-    """A private directory in which NumPy is the only importable package."""
+    """A private directory in which NumPy is the only importable package, made
+    once per process and removed at the interpreter's exit (``remove_site``)."""
     if not _SITE:
         path = tempfile.mkdtemp(prefix="autograder-site-")
-        atexit.register(shutil.rmtree, path, True)
         packages = Path(np.__file__).resolve().parents[1]
         for name in ("numpy", "numpy.libs"):
             if (packages / name).exists():
@@ -37,6 +37,17 @@ def site_dir() -> str:
 _SITE: list[str] = []
 
 
+def remove_site() -> None:
+    """Remove the directory ``site_dir`` made in this process, if any (a later
+    child makes another). A process that ends by ``os._exit``, as a
+    ``multiprocessing`` worker does, runs no ``atexit`` and calls this itself."""
+    while _SITE:
+        shutil.rmtree(_SITE.pop(), ignore_errors=True)
+
+
+atexit.register(remove_site)
+
+
 def prepare_root(root: str, user: tuple[int, int] | None) -> None:
     """Make the run's folders: ``io/`` and ``home/`` writable by the child,
     ``submission/`` read-only to it; the root itself only traversable.
@@ -46,7 +57,7 @@ def prepare_root(root: str, user: tuple[int, int] | None) -> None:
     root : str
         The run's root folder (it exists).
     user : tuple of int or None
-        ``(uid, gid)`` the child runs as (``isolation.Layers.user``); None
+        ``(uid, gid)`` the child runs as (``layers.Layers.user``); None
         when it runs as the grader's user.
     """
     os.chmod(root, 0o711)

@@ -5,7 +5,7 @@ Each cache is one JSON file in ``cache_dir()``: ``/run/autograder`` for root
 default ``~/.cache/autograder``). A file is trusted only when it and its
 folder belong to the grader's effective user and neither is writable by group
 or others; anything else is ignored and recomputed, never an error. The
-sandbox user (``isolation.SANDBOX_USER``) owns neither, and the filesystem
+sandbox user (``layers.SANDBOX_USER``) owns neither, and the filesystem
 layer does not show the folder to the child at all. In practice mode (no
 sandbox user) the child runs as the grader's user and could write the
 per-user folder, as it could any of that user's files: practice mode is

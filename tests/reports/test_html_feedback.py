@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from autograder.cli import main
-from autograder.grading import environment
+from autograder.environment import environment
 from autograder.reports.html import to_html
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 from tests.conftest import grade_files, reference_source

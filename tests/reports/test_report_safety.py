@@ -20,7 +20,7 @@ import pytest
 
 from autograder.batch import plan, run_batch
 from autograder.cli import main
-from autograder.grading import environment
+from autograder.environment import environment
 from autograder.reports import to_gradescope, to_text
 from autograder.reports.gradebook import gradebook_csv, summary_html
 from autograder.reports.html import to_html

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import Progress, grade_job, is_current, plan, read_record, run_batch, store
+from autograder.batch import Progress, grade_job, is_current, plan, read_record, run_batch, write_outcome
 from autograder.cli import main
 from autograder.executors import OneProcessPerJob, make_executor
 from autograder.reports.files import TEMPORARY_SUFFIX
@@ -41,11 +41,11 @@ KILLED_AT_IMPORT = "import os\nos._exit(3)\n"
 STORE_UNDER_A_FILE_SIZE_LIMIT = """
 import json, resource, signal, sys
 from pathlib import Path
-from autograder.batch import store
+from autograder.batch import write_outcome
 outcome = json.load(sys.stdin)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
-store(Path(sys.argv[1]), outcome)
+write_outcome(Path(sys.argv[1]), outcome)
 """
 WRITE_LIMIT_BYTES = 4096
 """File size limit of the interrupted store: above the old record, below the new one."""
@@ -192,10 +192,10 @@ def test_a_grader_fault_is_recorded_and_graded_again_on_resume(tmp_path, monkeyp
     outcome = grade_job(job)
     assert outcome["record"]["problem"].startswith("grader fault: KeyError")
     assert "grader fault" in outcome["feedback"]
-    store(tmp_path / "out", outcome)
+    write_outcome(tmp_path / "out", outcome)
     assert not is_current(read_record(tmp_path / "out" / "correct0"), job)
     monkeypatch.undo()
-    store(tmp_path / "out", grade_job(job))
+    write_outcome(tmp_path / "out", grade_job(job))
     assert is_current(read_record(tmp_path / "out" / "correct0"), job)
 
 
@@ -265,7 +265,7 @@ def test_results_json_is_the_old_file_or_the_new_one_never_a_part(tmp_path):
     the previous results.json whole; a store that completes leaves the new one."""
     out = tmp_path / "out"
     old = {"record": {"student": "ada", "problem": "old"}, "instructor": {}, "feedback": ""}
-    store(out, old)
+    write_outcome(out, old)
     old_text = (out / "ada" / "results.json").read_text()
     new = {**old, "record": {"student": "ada", "problem": "new " * WRITE_LIMIT_BYTES}}
     command = [sys.executable, "-c", STORE_UNDER_A_FILE_SIZE_LIMIT, str(out), str(WRITE_LIMIT_BYTES)]
@@ -278,3 +278,19 @@ def test_results_json_is_the_old_file_or_the_new_one_never_a_part(tmp_path):
     completed = subprocess.run(unlimited, input=json.dumps(new), capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
     assert read_record(out / "ada") == new["record"]
+
+
+def test_a_batch_leaves_no_site_directory_behind(tmp_path):
+    """Each grading process makes the children's NumPy-only site directory and ends
+    by ``os._exit``, which runs no ``atexit``: the process removes it itself."""
+    subs, out, temporary = tmp_path / "subs", tmp_path / "out", tmp_path / "tmp"
+    for student in ("alice", "bob"):
+        (subs / student).mkdir(parents=True)
+        (subs / student / "svm.py").write_text(reference_source("svm"))
+    temporary.mkdir()
+    command = [sys.executable, "-m", "autograder", "batch", str(subs), "--out", str(out), "--only", "svm"]
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert len(gradebook(out)) == 2
+    assert not list(temporary.glob("autograder-site-*"))

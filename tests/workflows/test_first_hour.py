@@ -10,7 +10,7 @@ import pytest
 
 from autograder import datasets
 from autograder.authoring.gradescope_bundle import MissingData, build_bundle
-from autograder.batch import grade_job, is_current, plan, read_record, store
+from autograder.batch import grade_job, is_current, plan, read_record, write_outcome
 from autograder.cli import main
 from autograder.grading import Options, grade
 from autograder.reports import to_text
@@ -164,5 +164,5 @@ def test_batch_grades_a_student_again_once_the_data_is_there(no_data, tmp_path):
     job = next(iter(plan(subs, "dev", ("knn",), None)))
     outcome = grade_job(job)
     assert outcome["record"]["grader_fault"] is True
-    store(tmp_path / "out", outcome)
+    write_outcome(tmp_path / "out", outcome)
     assert not is_current(read_record(tmp_path / "out" / "alice"), job)

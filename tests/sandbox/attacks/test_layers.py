@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
-from autograder.grading import Options, environment, grade
+from autograder.environment import environment
+from autograder.grading import Options, grade
 from autograder.results import Status
 from autograder.sandbox import Child, ChildDied, Limits, isolation
 from tests.conftest import DATA_DIR, reference_source
