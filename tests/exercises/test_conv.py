@@ -1,4 +1,8 @@
-"""The conv reference against torch and numerical gradients."""
+"""The conv exercise: its naive layers (and the grader's fast ones) against
+torch autograd and centred differences (float64, to ``RTOL``; fast against
+naive to ``FAST_RTOL``), planted bugs, and its stub."""
+
+from __future__ import annotations
 
 import ast
 import itertools
@@ -8,26 +12,20 @@ import pytest
 import torch.nn.functional as nnf
 
 from autograder.results import Status
-from tests.exercises.oracles import (  # noqa: F401
-    FAST,
-    FAST_RTOL,
-    MODULES,
-    ROOT,
-    RTOL,
-    SOL,
-    STUB,
+from tests.conftest import SOLUTIONS
+from tests.exercises.oracles import (
     assert_close,
-    conv,
+    assert_stub_raises,
     numerical_gradient,
-    optim,
-    rel_error,
-    softmax,
+    solution,
     to_torch,
 )
-from tests.exercises.planted import Bug, assert_loses_points_where_named
+from tests.exercises.planted import Bug, planted_bug_test
+
+FAST_RTOL = 1e-12  # the fast layers sum the same terms in another order
+conv, FAST = solution("conv"), solution("_fast_conv")
 
 
-# ------------------------------------------------------------------------ conv
 def _conv_case(N, C, H, W, F_, HH, WW, stride, pad):
     case_id = f"N{N}-C{C}-{H}x{W}-F{F_}-{HH}x{WW}-s{stride}-p{pad}"
     return pytest.param((N, C, H, W, F_, HH, WW, stride, pad), id=case_id)
@@ -259,15 +257,13 @@ operation per offset), never over images, channels or positions."""
 
 
 def test_fast_layers_have_no_loops_except_over_kernel_offsets():
-    tree = ast.parse((ROOT / "solutions/_fast_conv.py").read_text())
+    tree = ast.parse((SOLUTIONS / "_fast_conv.py").read_text())
     for func in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
         loops = [n for n in ast.walk(func) if isinstance(n, (ast.For, ast.While, ast.comprehension))]
         assert [ast.unparse(n.iter) for n in loops] == OFFSET_LOOPS.get(func.name, []), func.name
 
 
-# -- planted bugs, moved from test_planted_bugs_softmax_optim_conv.py
-VECTORIZED_START = "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n    rows"
-ADAM_STATE = '    config["m"], config["v"], config["t"] = m, v, t\n'
+# -- planted bugs (tests.exercises.planted) ----------------------------------------
 CONV_FORWARD_PARAMS = '### BEGIN SOLUTION\n    stride, pad = conv_param["stride"], conv_param["pad"]'
 CONV_BACKWARD_PARAMS = 'conv_param = cache\n    stride, pad = conv_param["stride"], conv_param["pad"]'
 
@@ -351,9 +347,7 @@ BUGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(BUGS))
-def test_planted_bug_loses_points_where_named(name, tmp_path):
-    assert_loses_points_where_named(BUGS[name], tmp_path)
+test_planted_bug_loses_points_where_named = planted_bug_test(BUGS)
 
 
 def test_every_issue_hint_is_planted():
@@ -368,3 +362,31 @@ def test_every_issue_hint_is_planted():
         "db summed over the wrong axes": "conv db summed over the wrong axes",
     }
     assert set(named.values()) <= set(BUGS)
+
+
+# -- the stub ----------------------------------------------------------------------------
+
+
+def test_the_fast_layers_have_no_solution_region():
+    """``_fast_conv.py`` stays with the grader: nothing in it is for students to write."""
+    assert "SOLUTION" not in (SOLUTIONS / "_fast_conv.py").read_text()
+
+
+def stub_arguments() -> dict[str, tuple]:
+    """Valid arguments of every conv function (the stubs must still raise)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 5, 5))
+    w, b = rng.standard_normal((2, 2, 3, 3)), np.zeros(2)
+    conv_param = {"stride": 1, "pad": 1}
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 1}
+    return {
+        "conv_forward_naive": (x, w, b, conv_param),
+        "conv_backward_naive": (np.ones((1, 2, 5, 5)), (x, w, b, conv_param)),
+        "max_pool_forward_naive": (x, pool_param),
+        "max_pool_backward_naive": (np.ones((1, 2, 4, 4)), (x, pool_param)),
+    }
+
+
+@pytest.mark.parametrize("function", list(stub_arguments()))
+def test_stub_raises_not_implemented(function):
+    assert_stub_raises("conv", function, stub_arguments()[function])

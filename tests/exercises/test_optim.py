@@ -1,29 +1,18 @@
-"""The optim reference against torch.optim."""
+"""The optim exercise: its update rules against ``torch.optim`` (float64, to
+``RTOL``), planted bugs, and its stub."""
+
+from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
 from autograder.results import Status
-from tests.exercises.oracles import (  # noqa: F401
-    FAST,
-    FAST_RTOL,
-    MODULES,
-    ROOT,
-    RTOL,
-    SOL,
-    STUB,
-    assert_close,
-    conv,
-    numerical_gradient,
-    optim,
-    rel_error,
-    softmax,
-    to_torch,
-)
-from tests.exercises.planted import Bug, assert_loses_points_where_named
+from tests.exercises.oracles import RTOL, assert_stub_raises, rel_error, solution, to_torch
+from tests.exercises.planted import Bug, planted_bug_test
 
-# ----------------------------------------------------------------------- optim
+optim = solution("optim")
+
 # How the torch.optim rules relate to the CS231n ones (torch 2.x single-tensor
 # code paths, foreach=False; the multi-tensor paths compute the same thing):
 #
@@ -205,11 +194,8 @@ def test_update_rules_keep_inputs_and_config_object(name):
     np.testing.assert_array_equal(dw, dw_before)
 
 
-# -- planted bugs, moved from test_planted_bugs_softmax_optim_conv.py
-VECTORIZED_START = "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n    rows"
+# -- planted bugs (tests.exercises.planted) ----------------------------------------
 ADAM_STATE = '    config["m"], config["v"], config["t"] = m, v, t\n'
-CONV_FORWARD_PARAMS = '### BEGIN SOLUTION\n    stride, pad = conv_param["stride"], conv_param["pad"]'
-CONV_BACKWARD_PARAMS = 'conv_param = cache\n    stride, pad = conv_param["stride"], conv_param["pad"]'
 
 BUGS = {
     "sgd learning rate never applied": Bug(
@@ -315,9 +301,7 @@ BUGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(BUGS))
-def test_planted_bug_loses_points_where_named(name, tmp_path):
-    assert_loses_points_where_named(BUGS[name], tmp_path)
+test_planted_bug_loses_points_where_named = planted_bug_test(BUGS)
 
 
 def test_every_issue_hint_is_planted():
@@ -331,3 +315,12 @@ def test_every_issue_hint_is_planted():
         "missing square root in RMSProp": "rmsprop square root missing",
     }
     assert set(named.values()) <= set(BUGS)
+
+
+# -- the stub ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["sgd_momentum", "rmsprop", "adam"])
+def test_stub_raises_not_implemented(rule):
+    w = np.random.default_rng(0).standard_normal((3, 2))
+    assert_stub_raises("optim", rule, (w, w.copy(), None))

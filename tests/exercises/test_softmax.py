@@ -1,4 +1,7 @@
-"""The softmax reference against torch and numerical gradients."""
+"""The softmax exercise: its reference against torch autograd and centred
+differences (float64, to ``RTOL``), planted bugs, and its stub."""
+
+from __future__ import annotations
 
 import ast
 import inspect
@@ -8,25 +11,19 @@ import numpy as np
 import pytest
 import torch.nn.functional as nnf
 
-from tests.exercises.oracles import (  # noqa: F401
-    FAST,
-    FAST_RTOL,
-    MODULES,
-    ROOT,
+from tests.exercises.oracles import (
     RTOL,
-    SOL,
-    STUB,
     assert_close,
-    conv,
+    assert_stub_raises,
     numerical_gradient,
-    optim,
     rel_error,
-    softmax,
+    solution,
     to_torch,
 )
-from tests.exercises.planted import Bug, assert_loses_points_where_named
+from tests.exercises.planted import Bug, planted_bug_test
 
-# --------------------------------------------------------------------- softmax
+softmax = solution("softmax")
+
 SOFTMAX_SHAPES = [(1, 5, 3), (7, 4, 10), (20, 13, 6), (3, 1, 2), (50, 30, 4)]
 SOFTMAX_IDS = [f"N{n}-D{d}-C{c}" for n, d, c in SOFTMAX_SHAPES]
 SOFTMAX_IMPLS = ["softmax_loss_naive", "softmax_loss_vectorized"]
@@ -139,11 +136,8 @@ def test_softmax_vectorized_has_no_python_loops(name):
     assert not any(isinstance(node, (*loops, ast.GeneratorExp)) for node in ast.walk(tree))
 
 
-# -- planted bugs, moved from test_planted_bugs_softmax_optim_conv.py
+# -- planted bugs (tests.exercises.planted) ----------------------------------------
 VECTORIZED_START = "    ### BEGIN SOLUTION\n    num_train = X.shape[0]\n    rows"
-ADAM_STATE = '    config["m"], config["v"], config["t"] = m, v, t\n'
-CONV_FORWARD_PARAMS = '### BEGIN SOLUTION\n    stride, pad = conv_param["stride"], conv_param["pad"]'
-CONV_BACKWARD_PARAMS = 'conv_param = cache\n    stride, pad = conv_param["stride"], conv_param["pad"]'
 
 BUGS = {
     "softmax no max-subtraction": Bug(
@@ -205,9 +199,7 @@ BUGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(BUGS))
-def test_planted_bug_loses_points_where_named(name, tmp_path):
-    assert_loses_points_where_named(BUGS[name], tmp_path)
+test_planted_bug_loses_points_where_named = planted_bug_test(BUGS)
 
 
 def test_every_issue_hint_is_planted():
@@ -216,3 +208,17 @@ def test_every_issue_hint_is_planted():
         "max-subtraction": "softmax no max-subtraction",
     }
     assert set(named.values()) <= set(BUGS)
+
+
+# -- the stub ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ["softmax_loss_naive", "softmax_loss_vectorized"])
+def test_stub_classifier_raises_not_implemented(function):
+    W, X, y = softmax_data(4, 3, 2, seed=0)
+    assert_stub_raises("softmax", function, (W, X, y, 0.1))
+
+
+def test_stub_layer_raises_not_implemented():
+    _, X, y = softmax_data(4, 3, 2, seed=0)
+    assert_stub_raises("softmax", "softmax_loss", (X, y))
