@@ -1,21 +1,49 @@
-"""The kNN reference against independent oracles (scipy)."""
+"""The kNN exercise: its reference against an independent oracle (scipy's
+``cdist`` and a plain majority vote), planted bugs, and its stub."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from autograder.modules import load_module
-from tests.conftest import SOLUTIONS
-from tests.exercises.planted import Bug, assert_loses_points_where_named
+from tests.exercises.oracles import assert_stub_raises, solution, stub
+from tests.exercises.planted import Bug, planted_bug_test
+
+knn = solution("knn")
 
 
-def load(name: str):
-    return load_module(SOLUTIONS / f"{name}.py", f"ref_{name}")
+def vote(labels: list[int]) -> int:
+    """The most frequent label; a tie goes to the smallest label (CS231n's rule)."""
+    counts = Counter(labels)
+    return min(label for label, count in counts.items() if count == max(counts.values()))
 
 
-knn = load("knn")
+def oracle_predict(X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
+    """Labels of ``X`` by a majority vote of the ``k`` nearest training points (scipy's
+    Euclidean ``cdist``; among equal distances the earlier training point is nearer)."""
+    dists = cdist(X, X_train)
+    nearest = [sorted(range(len(X_train)), key=lambda j, row=row: (row[j], j))[:k] for row in dists]
+    return np.array([vote([int(y_train[j]) for j in chosen]) for chosen in nearest])
+
+
+def oracle_cross_validate(X: np.ndarray, y: np.ndarray, k_choices: list[int], num_folds: int) -> dict:
+    """Fold accuracies by k: folds in order, as ``np.array_split`` cuts them (CS231n)."""
+    accuracies: dict[int, list[float]] = {k: [] for k in k_choices}
+    for fold in np.array_split(np.arange(len(y)), num_folds):
+        held_out = np.isin(np.arange(len(y)), fold)
+        for k in k_choices:
+            predicted = oracle_predict(X[~held_out], y[~held_out], X[held_out], k)
+            accuracies[k].append(float(np.mean(predicted == y[held_out])))
+    return accuracies
+
+
+def grid_points(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` points of small integer coordinates: many equal distances, all exact in float64,
+    so that a tie is a tie for every implementation and the tie rules are exercised."""
+    return rng.integers(0, 3, size=(n, 4)).astype(np.float64)
 
 
 @pytest.mark.parametrize("method", ["two_loops", "one_loop", "no_loops"])
@@ -30,6 +58,30 @@ def test_distances_equal_scipy_cdist(method):
     np.testing.assert_allclose(dists, cdist(test, train), atol=1e-7)
 
 
+@pytest.mark.parametrize("num_loops", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+def test_predict_equals_cdist_and_a_majority_vote(k, num_loops):
+    rng = np.random.default_rng(k)
+    X_train, y_train, X = grid_points(rng, 40), rng.integers(0, 4, 40), grid_points(rng, 25)
+    classifier = knn.KNearestNeighbor()
+    classifier.train(X_train, y_train)
+    np.testing.assert_array_equal(
+        classifier.predict(X, k=k, num_loops=num_loops), oracle_predict(X_train, y_train, X, k)
+    )
+
+
+@pytest.mark.parametrize("num_folds", [3, 5])
+def test_cross_validate_k_equals_the_oracle(num_folds):
+    rng = np.random.default_rng(num_folds)
+    X, y = grid_points(rng, 37), rng.integers(0, 3, 37)  # 37: folds of unequal size
+    k_choices = [1, 3, 4, 10]
+    found = knn.cross_validate_k(X, y, k_choices, num_folds=num_folds)
+    expected = oracle_cross_validate(X, y, k_choices, num_folds)
+    assert found.keys() == expected.keys()
+    for k in k_choices:
+        np.testing.assert_allclose(found[k], expected[k], rtol=0, atol=1e-15, err_msg=f"k = {k}")
+
+
 def test_predict_labels_breaks_ties_toward_the_smaller_label():
     classifier = knn.KNearestNeighbor()
     classifier.train(np.zeros((4, 1)), np.array([3, 1, 3, 1]))
@@ -39,7 +91,7 @@ def test_predict_labels_breaks_ties_toward_the_smaller_label():
     assert classifier.predict_labels(dists, k=4)[0] == 1
 
 
-# -- planted bugs, moved from test_planted_bugs_knn_svm.py
+# -- planted bugs (tests.exercises.planted) ----------------------------------------
 BUGS = {
     "knn squared distances": Bug(
         "knn",
@@ -76,6 +128,22 @@ BUGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(BUGS))
-def test_planted_bug_loses_points_where_named(name, tmp_path):
-    assert_loses_points_where_named(BUGS[name], tmp_path)
+test_planted_bug_loses_points_where_named = planted_bug_test(BUGS)
+
+
+# -- the stub ----------------------------------------------------------------------------
+
+
+def test_stub_raises_not_implemented():
+    X, y = np.eye(3), np.arange(3)
+    assert_stub_raises("knn", "cross_validate_k", (X, y, [1], 3))
+    classifier = stub("knn").KNearestNeighbor()
+    classifier.train(X, y)
+    for method, arguments in (
+        ("compute_distances_two_loops", (X,)),
+        ("compute_distances_one_loop", (X,)),
+        ("compute_distances_no_loops", (X,)),
+        ("predict_labels", (np.ones((3, 3)), 1)),
+    ):
+        with pytest.raises(NotImplementedError):
+            getattr(classifier, method)(*arguments)
