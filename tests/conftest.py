@@ -102,6 +102,29 @@ def course_secret_in_tmp(tmp_path_factory):
 
 
 @pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """A machine without the datasets, on which downloading is denied whether or not
+    it has network: an empty data folder (returned), an empty cache,
+    ``AUTOGRADER_OFFLINE``, and a downloader that fails and records any URL it is
+    asked for. The test fails if one was asked for: ``AUTOGRADER_OFFLINE`` alone
+    must stop every download."""
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv(datasets.ENV_VAR, str(empty))
+    monkeypatch.setenv(datasets.OFFLINE_VAR, "1")
+    asked: list[str] = []
+
+    def denied(url, dest, md5, progress):
+        asked.append(url)
+        raise OSError(f"downloads are denied in this test: {url}")
+
+    monkeypatch.setattr(datasets, "_fetch", denied)
+    yield empty
+    assert asked == [], f"a download was attempted although {datasets.OFFLINE_VAR} is set"
+
+
+@pytest.fixture
 def short_budget(monkeypatch):
     """Shrink the dev-mode exercise budget so that timeouts are quick to test."""
 

@@ -1,19 +1,25 @@
-"""The planted-bug driver: a reference with one realistic bug loses points in the check that names it.
+"""The planted-bug driver, shared by every exercise: a submission with one
+realistic bug loses points in the check that names it.
 
-A `Bug` is one textual mutation of an exercise's reference solution, the check
-that must fail and with which status, words its message or hint must contain,
-and checks that must still pass (so that a bug costs only its own points).
-`assert_loses_points_where_named` grades the mutated reference and asserts all
-of it.
+A `Bug` is one textual mutation of an exercise's reference solution (or of a
+student-written solution given in full), the check that must fail and with
+which status, words its message or hint must contain, and checks that must
+still pass (so that a bug costs only its own points).
+`assert_loses_points_where_named` grades the mutated source and asserts all
+of it; `planted_bug_test` makes the parametrized test of an exercise's bugs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from autograder.checks import EXERCISES
 from autograder.results import Status
-from tests.conftest import checks_by_name, grade_files, mutate, reference_source
+from tests.conftest import checks_by_name, grade_files, mutate, reference_source, require_data
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,8 @@ class Bug:
     Attributes
     ----------
     exercise : str
-        Exercise id; its reference ``solutions/<exercise>.py`` is mutated.
+        Exercise id; its reference ``solutions/<exercise>.py`` is mutated
+        unless ``into`` is given.
     old, new : str
         The mutation: ``old`` (found exactly once) is replaced by ``new``.
     fails : str
@@ -45,12 +52,16 @@ class Bug:
     says: str
     still_passes: tuple[str, ...] = ()
     status: Status = Status.FAILED
+    into: str = ""
 
 
 def assert_loses_points_where_named(bug: Bug, folder: Path) -> None:
-    """Grade the reference of ``bug.exercise`` with ``bug`` planted, in ``folder``,
-    and assert that it loses the points of ``bug.fails`` only, as ``bug`` says."""
-    source = mutate(reference_source(bug.exercise), bug.old, bug.new)
+    """Grade ``bug.into`` (default: the reference of ``bug.exercise``) with ``bug``
+    planted, in ``folder``, and assert that it loses the points of ``bug.fails``
+    only, as ``bug`` says. Skipped when the exercise's datasets are absent."""
+    if EXERCISES[bug.exercise].datasets:
+        require_data()
+    source = mutate(bug.into or reference_source(bug.exercise), bug.old, bug.new)
     result = grade_files(folder, {f"{bug.exercise}.py": source}, only=(bug.exercise,))
     checks = checks_by_name(result, bug.exercise)
     failed = checks[bug.fails]
@@ -59,3 +70,13 @@ def assert_loses_points_where_named(bug: Bug, folder: Path) -> None:
     for other in bug.still_passes:
         assert checks[other].status is Status.PASSED, (other, checks[other].message)
     assert not result.grader_fault
+
+
+def planted_bug_test(bugs: dict[str, Bug]) -> Callable:
+    """The test of an exercise's planted bugs: one case per entry of ``bugs``."""
+
+    @pytest.mark.parametrize("name", list(bugs))
+    def test_planted_bug_loses_points_where_named(name: str, tmp_path: Path) -> None:
+        assert_loses_points_where_named(bugs[name], tmp_path)
+
+    return test_planted_bug_loses_points_where_named

@@ -1,19 +1,25 @@
-"""CI's promise: every reference scores 100 %, every untouched stub scores 0."""
+"""CI's promise for every exercise: the reference scores 100 %, the untouched stub
+scores 0, and the stub is the reference with its solution regions cleared exactly
+as nbgrader clears them (so it keeps every signature and docstring)."""
 
 from __future__ import annotations
+
+import inspect
 
 import pytest
 
 from autograder.checks import EXERCISES
 from autograder.grading import Options, grade
 from autograder.results import Status
+from tests.authoring.test_build_release import nbgrader_clear_solutions
 from tests.conftest import ASSIGNMENTS, DATA_DIR, SOLUTIONS, require_data
+from tests.exercises.oracles import solution
 
 
 @pytest.mark.parametrize("mode", ["dev", "test"])
 @pytest.mark.parametrize("exercise", list(EXERCISES))
 def test_reference_scores_full_marks(exercise, mode):
-    if exercise in ("knn", "mlp"):
+    if EXERCISES[exercise].datasets:
         require_data()
     result = grade(SOLUTIONS, Options(mode=mode, only=(exercise,), data_dir=DATA_DIR))
     failed = [
@@ -35,3 +41,24 @@ def test_stub_scores_zero_as_not_attempted(exercise, mode):
     assert statuses == {Status.NOT_ATTEMPTED}
     assert not result.grader_fault
 
+
+@pytest.mark.parametrize("exercise", list(EXERCISES))
+def test_stub_is_the_reference_cleared_by_nbgrader(exercise):
+    """The one stub-drift rule, judged by nbgrader's ``ClearSolutions`` (not by the
+    project's own stripping, which ``build --check`` uses)."""
+    reference = (SOLUTIONS / f"{exercise}.py").read_text()
+    assert "### BEGIN SOLUTION" in reference
+    assert (ASSIGNMENTS / f"{exercise}.py").read_text() == nbgrader_clear_solutions(reference)
+
+
+@pytest.mark.parametrize("exercise", list(EXERCISES))
+def test_every_public_function_documents_parameters_and_returns(exercise):
+    module = solution(exercise)
+    functions = [
+        obj
+        for name, obj in vars(module).items()
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("_")
+    ]
+    for function in functions:
+        assert function.__doc__ and "Parameters\n    ----------" in function.__doc__, function.__name__
+        assert "Returns\n    -------" in function.__doc__, function.__name__

@@ -107,7 +107,41 @@ def test_page_records_provenance_limits_and_embeds_every_figure(tmp_path):
     images = embedded_images(page)
     assert len(images) == 4
     assert all(image.format == "PNG" and image.width > 200 for image in images)
-    assert "<script" not in page and "http" not in page.split("</style>")[1].split("<body>")[0]
+    assert "<script" not in page and external_references(page) == []
+
+
+REMOTE = re.compile(
+    r"""(?ix)
+    \b(?:https?|ftp):// [^\s"'<>)]*            # an absolute URL anywhere: text, attribute, CSS
+    | (?:src|href|action|poster|data|srcset)\s*=\s*["']?\s*//   # a protocol-relative one in an attribute
+    | url\(\s*["']?\s*//                        # ... or in CSS
+    | @import                                    # a stylesheet fetched from elsewhere
+    """
+)
+
+
+def external_references(page: str) -> list[str]:
+    """Everything in the whole of ``page`` that would make a browser (or a reader
+    following it) fetch from another host: the page must stand alone, offline."""
+    return REMOTE.findall(page)
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        '<a href="https://example.org/help">help</a>',
+        '<img src="//cdn.example.org/logo.png">',
+        "<style>body { background: url('//example.org/bg.png') }</style>",
+        '<link rel="stylesheet" href="http://example.org/a.css">',
+        "<style>@import 'theme.css';</style>",
+        "see http://example.org in the text",
+    ],
+)
+def test_external_references_are_found_anywhere_in_the_page(planted):
+    page = to_html(GradingResult([], "dev", 0, environment(), 0.0), "Feedback")
+    assert external_references(page) == []
+    for where in ("<head>", "<body>", "</body>"):
+        assert external_references(page.replace(where, where + planted, 1)), (where, planted)
 
 
 def test_grade_html_option_writes_the_page(tmp_path):

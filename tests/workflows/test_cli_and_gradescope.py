@@ -12,7 +12,8 @@ import jsonschema
 from autograder.checks import EXERCISES
 from autograder.cli import main
 from autograder.grading import Options, grade
-from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS
+from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, drawn_inputs
+from tests.workflows.test_batch import ODD_BATCH_BUG
 
 # Written out from https://gradescope-autograders.readthedocs.io/en/latest/specs/
 TEST_SCHEMA = {
@@ -136,8 +137,18 @@ def test_a_grader_fault_is_worth_nothing_says_so_and_spares_the_other_checks(tmp
 
 
 def test_same_seed_reproduces_the_same_hidden_inputs(tmp_path):
-    """--seed S reproduces a past score exactly: hidden checks' inputs are the seed's."""
-    a = grade(SOLUTIONS, Options(mode="test", only=("svm",), seed=11))
-    b = grade(SOLUTIONS, Options(mode="test", only=("svm",), seed=11))
+    """--seed S reproduces a past score exactly: hidden checks' inputs are the seed's. Judged on
+    a submission whose score depends on the inputs, and another seed must draw other hidden
+    inputs (a grader that ignored the seed would pass the first half only)."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "svm.py").write_text(ODD_BATCH_BUG)
+    a, b = (grade(folder, Options(mode="test", only=("svm",), seed=11)) for _ in range(2))
     assert a.seed == b.seed == 11
     assert [c.score for c in a.exercises[0].checks] == [c.score for c in b.exercises[0].checks]
+    drawn = {seed: drawn_inputs(folder, Options(mode="test", only=("svm",), seed=seed)) for seed in (11, 12)}
+    svm = EXERCISES["svm"]
+    for check in svm.checks:
+        check_id = svm.check_id(check)
+        changed = drawn[11][check_id] != drawn[12][check_id]
+        assert changed is (check.visibility == "hidden"), check_id

@@ -20,19 +20,6 @@ from autograder.results import Status
 from tests.conftest import ASSIGNMENTS, SOLUTIONS, grade_files, mutate, reference_source
 
 
-@pytest.fixture
-def no_data(tmp_path, monkeypatch):
-    """A machine without the datasets, on which downloading is forbidden by
-    configuration (whether or not it has network): an empty data folder,
-    an empty cache and ``AUTOGRADER_OFFLINE``."""
-    empty = tmp_path / "empty-data"
-    empty.mkdir()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setenv(datasets.ENV_VAR, str(empty))
-    monkeypatch.setenv(datasets.OFFLINE_VAR, "1")
-    return empty
-
-
 def test_missing_dataset_is_not_graded_and_a_grader_fault(no_data, tmp_path, capsys):
     out = tmp_path / "results.json"
     args = ["grade", str(SOLUTIONS), "--only", "mlp", "--data-dir", str(no_data), "--json", str(out)]
