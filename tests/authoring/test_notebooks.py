@@ -1,4 +1,4 @@
-"""The nbgrader source notebooks: generated, valid, executable, and released without solutions.
+"""The nbgrader source notebooks: valid, sharing code by calls, executable, released without solutions.
 
 Each source notebook is executed top to bottom (nbclient, headless kernel,
 Agg backend) beside its reference solution, as a student's finished folder;
@@ -8,6 +8,7 @@ and its student notebooks are compared with those of ``autograder build``.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -20,8 +21,9 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
+from autograder import notebook as notebook_module
+from autograder.authoring.stubs import student_notebook
 from autograder.cli import main
-from autograder.modules import load_module
 from tests.conftest import DATA_DIR, ROOT, SOLUTIONS, require_data
 
 SOURCE = ROOT / "source_notebooks"
@@ -34,13 +36,17 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
-def _generator():
-    return load_module(SOURCE / "_generate.py", "_generate")
+def source_path(exercise: str) -> Path:
+    return SOURCE / exercise / f"{exercise}.ipynb"
 
 
 def source_notebook(exercise: str) -> nbformat.NotebookNode:
     """The committed source notebook of ``exercise``."""
-    return nbformat.read(SOURCE / exercise / f"{exercise}.ipynb", as_version=4)
+    return nbformat.read(source_path(exercise), as_version=4)
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def region_lines(source: str, begin: str, end: str) -> list[str]:
@@ -66,14 +72,19 @@ def secret_lines(notebook: nbformat.NotebookNode) -> set[str]:
     return secrets - elsewhere
 
 
-def test_committed_notebooks_are_the_generator_output():
-    generator = _generator()
-    assert set(generator.EXERCISES) == set(EXERCISES)
-    for exercise in EXERCISES:
-        committed = (SOURCE / exercise / f"{exercise}.ipynb").read_text()
-        assert committed == generator.render(exercise), (
-            f"{exercise}.ipynb differs from source_notebooks/_generate.py: run it and commit its output"
-        )
+def test_every_exercise_has_its_source_notebook_and_nothing_else_is_there():
+    files = (p.relative_to(SOURCE) for p in SOURCE.rglob("*") if p.is_file())
+    found = {p.as_posix() for p in files if not any(part.startswith(".") for part in p.parts)}
+    assert found == {"README.md"} | {f"{e}/{e}.ipynb" for e in EXERCISES}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_source_notebook_is_valid_and_saved_as_jupyter_saves_it(exercise):
+    text = source_path(exercise).read_text()
+    notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(notebook)  # raises nbformat's ValidationError
+    assert notebook.nbformat == 4 and notebook.metadata.kernelspec.name == "python3"
+    assert text == nbformat.writes(notebook) + "\n", "not in Jupyter's format: open and save it in Jupyter"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -81,15 +92,79 @@ def test_cell_metadata_follows_nbgrader_schema(exercise):
     notebook = source_notebook(exercise)
     MetadataValidator().validate_nb(notebook)  # raises nbgrader's ValidationError
     roles = [cell.metadata["nbgrader"] for cell in notebook.cells if "nbgrader" in cell.metadata]
+    assert all(role["schema_version"] == 3 for role in roles)
+    ids = [role["grade_id"] for role in roles]
+    assert len(ids) == len(set(ids)), f"grade ids used twice: {sorted(i for i in ids if ids.count(i) > 1)}"
     assert any(role["solution"] for role in roles), "no solution cell"
     assert any(role["grade"] and role["points"] > 0 for role in roles), "no graded test cell"
     for cell in notebook.cells:
         role = cell.metadata.get("nbgrader", {})
         has_solution = BEGIN in cell.source
         assert has_solution == bool(role.get("solution")), f"markers and metadata disagree: {cell.id}"
+        assert cell.source.count(BEGIN) == cell.source.count(END), f"unbalanced solution markers: {cell.id}"
         if BEGIN_HIDDEN in cell.source:
             assert role.get("grade") and role.get("locked"), f"hidden tests outside a grade cell: {cell.id}"
         assert not cell.get("outputs") and cell.get("execution_count") is None, "committed with outputs"
+
+
+SHARED_CALLS = {"setup": 'student_module("{id}")', "self_check": 'self_check("{id}")'}
+"""The call each shared nbgrader cell makes, by grade id (the setup cell imports and sets up too)."""
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_shared_cells_are_calls_of_the_notebook_module(exercise):
+    cells = {grade_id(cell): cell.source for cell in source_notebook(exercise).cells}
+    code = [line.split("#")[0].strip() for line in cells["setup"].splitlines()]
+    assert f"{exercise} = {SHARED_CALLS['setup'].format(id=exercise)}" in code
+    assert "from autograder.notebook import" in cells["setup"]
+    assert cells["self_check"] == SHARED_CALLS["self_check"].format(id=exercise)
+    if "data" in cells:
+        assert re.fullmatch(r"[\w, ]+ = linear_classifier_data\(\)", cells["data"]), cells["data"]
+
+
+PASTE_LINES = 3
+"""Consecutive code lines a cell must share with ``autograder.notebook`` to count as a paste
+(one line such as ``rng = np.random.default_rng(seed)`` may occur anywhere)."""
+
+
+def runs(lines: list[str]) -> set[tuple[str, ...]]:
+    """Every ``PASTE_LINES`` consecutive stripped non-blank lines of ``lines``."""
+    code = [line.strip() for line in lines if line.strip()]
+    return {tuple(code[i : i + PASTE_LINES]) for i in range(len(code) - PASTE_LINES + 1)}
+
+
+def shared_code() -> tuple[set[str], set[tuple[str, ...]]]:
+    """The functions of ``autograder.notebook`` as ``def <name>(`` and the runs of their code
+    lines (docstrings left out)."""
+    text = notebook_module.__loader__.get_source("autograder.notebook")
+    lines = text.splitlines()
+    names, code = set(), set()
+    for function in (node for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)):
+        names.add(f"def {function.name}(")
+        body = function.body[1:] if ast.get_docstring(function) else function.body
+        code |= runs(lines[body[0].lineno - 1 : function.end_lineno])
+    return names, code
+
+
+def pasted(source: str) -> set[str]:
+    """What ``source`` copies from ``autograder.notebook``: a function defined again under its
+    own name, or ``PASTE_LINES`` consecutive lines of a function's code."""
+    names, code = shared_code()
+    copied = runs(source.splitlines()) & code
+    return {name for name in names if name in source} | {"\n".join(run) for run in copied}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_no_cell_pastes_the_shared_code(exercise):
+    for cell in source_notebook(exercise).cells:
+        assert not pasted(cell.source), f"{cell.id} copies autograder/notebook.py: call it instead"
+
+
+def test_a_pasted_helper_is_caught_under_its_name_or_another():
+    helper = notebook_module.__loader__.get_source("autograder.notebook")
+    copy = helper[helper.index("def gradient_check(") : helper.index("def plot_templates(")]
+    assert "def gradient_check(" in pasted(copy)
+    assert pasted(copy.replace("def gradient_check(", "def table(")) - {"def gradient_check("}
 
 
 @pytest.fixture
@@ -121,6 +196,29 @@ def test_source_notebook_runs_with_the_solutions(tmp_path, kernel_environment, e
     total = re.search(r"TOTAL (\d+(?:\.\d+)?) / (\d+(?:\.\d+)?)", self_check)
     assert total, f"the self-check did not grade the module:\n{self_check}"
     assert total[1] == total[2], f"the reference does not get full marks in the self-check:\n{self_check}"
+
+
+def test_student_notebook_runs_from_a_release_folder(tmp_path, monkeypatch, kernel_environment):
+    """``assignments/<id>/<id>.ipynb`` of a students' folder, the kernel started in the notebook's
+    folder and nothing on ``PYTHONPATH``: the setup cell finds the grader two folders up and the
+    module one up, and the self-check's child finds the grader too."""
+    monkeypatch.delenv("PYTHONPATH")
+    exercise = "optim"  # the quickest self-check
+    (tmp_path / "autograder").symlink_to(ROOT / "autograder", target_is_directory=True)
+    folder = tmp_path / "assignments" / exercise
+    folder.mkdir(parents=True)
+    shutil.copy(SOLUTIONS / f"{exercise}.py", folder.parent)  # the finished assignments/<id>.py
+    student = nbformat.reads(
+        student_notebook(source_path(exercise).read_text(), exercise), as_version=nbformat.NO_CONVERT
+    )
+    student.cells = [cell for cell in student.cells if grade_id(cell) in SHARED_CALLS]
+    client = NotebookClient(
+        student, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute()
+    self_check = "".join(output.get("text", "") for output in student.cells[-1].outputs)
+    total = re.search(r"TOTAL (\d+(?:\.\d+)?) / (\d+(?:\.\d+)?)", self_check)
+    assert total and total[1] == total[2], f"the self-check did not grade {exercise}.py:\n{self_check}"
 
 
 @pytest.fixture(scope="module")
