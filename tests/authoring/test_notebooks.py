@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
+from nbgrader.utils import compute_checksum
 
 from autograder import notebook as notebook_module
 from autograder.authoring.stubs import student_notebook
@@ -221,12 +222,64 @@ def test_student_notebook_runs_from_a_release_folder(tmp_path, monkeypatch, kern
     assert total and total[1] == total[2], f"the self-check did not grade {exercise}.py:\n{self_check}"
 
 
+EDITED = "edited"
+"""A notebook as an instructor leaves it after working in Jupyter, built by both tools too."""
+
+
+def nbgrader_cell(kind: str, source: str, grade_id: str, **role) -> nbformat.NotebookNode:
+    """A cell of ``kind`` ("code", "markdown") with nbgrader's metadata; ``role`` sets the flags."""
+    cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+    flags = {"grade": False, "locked": False, "solution": False, "task": False, **role}
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, **flags}
+    return cell
+
+
+def ran(cell: nbformat.NotebookNode, count: int, **metadata) -> nbformat.NotebookNode:
+    """``cell`` as Jupyter saves it after running it: an output, a count, output metadata."""
+    cell.outputs = [nbformat.v4.new_output("stream", text=f"out {count}\n")]
+    cell.execution_count = count
+    cell.metadata.update(metadata)
+    return cell
+
+
+def jupyter_edited_notebook() -> nbformat.NotebookNode:
+    """Every kind of nbgrader cell, with what running and saving in Jupyter adds: outputs,
+    execution counts, the outputs' ``scrolled``/``collapsed`` metadata, the kernel's version."""
+    solution = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"
+    tests = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 3\n### END HIDDEN TESTS"
+    answer = "Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    cells = [
+        nbformat.v4.new_markdown_cell("# Edited\nIntroduction."),
+        ran(nbgrader_cell("code", "import math", "setup", locked=True), 1, scrolled=True),
+        ran(nbgrader_cell("code", solution, "f", solution=True), 2, collapsed=False),
+        ran(nbgrader_cell("code", "g = math.tau", "g", solution=True), 3),  # no markers: all of it
+        nbgrader_cell("markdown", answer, "why", solution=True, grade=True, points=1),
+        ran(nbgrader_cell("code", tests, "f_tests", grade=True, locked=True, points=2.5), 4, scrolled="auto"),
+        nbgrader_cell("markdown", "Read-only notes.", "notes", locked=True),
+    ]
+    for number, cell in enumerate(cells):
+        cell.id = f"{EDITED}-{number}"  # Jupyter's are random: both tools get the same notebook
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python", "version": "3.11.9", "mimetype": "text/x-python"},
+    }
+    return notebook
+
+
+def with_edited_notebook(source: Path) -> Path:
+    """``source`` with ``EDITED``'s source notebook added in its own assignment folder."""
+    (source / EDITED).mkdir()
+    nbformat.write(jupyter_edited_notebook(), source / EDITED / f"{EDITED}.ipynb")
+    return source
+
+
 @pytest.fixture(scope="module")
 def nbgrader_release(tmp_path_factory) -> Path:
     """The student notebooks of the real ``nbgrader generate_assignment``, in a copy of the repository."""
     root = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(SOURCE, root / "source_notebooks")
+    with_edited_notebook(shutil.copytree(SOURCE, root / "source_notebooks"))
     command = [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force", "--no-db"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -252,16 +305,30 @@ def autograder_build(tmp_path_factory) -> Path:
     """The student notebooks of ``autograder build``, in a copy of the repository."""
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(SOLUTIONS, root / "solutions")
-    shutil.copytree(SOURCE, root / "source_notebooks")
+    with_edited_notebook(shutil.copytree(SOURCE, root / "source_notebooks"))
     assert main(["build", "--root", str(root)]) == 0
     return root / "assignments"
 
 
-@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("exercise", [*EXERCISES, EDITED])
 def test_autograder_build_writes_what_nbgrader_writes(nbgrader_release, autograder_build, exercise):
     ours = nbformat.read(autograder_build / exercise / f"{exercise}.ipynb", as_version=4)
     theirs = nbformat.read(nbgrader_release / exercise / f"{exercise}.ipynb", as_version=4)
-    assert [(c.cell_type, c.source) for c in ours.cells] == [(c.cell_type, c.source) for c in theirs.cells]
-    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in ours.cells] == [
-        c.metadata.get("nbgrader", {}).get("grade_id") for c in theirs.cells
-    ]
+    assert [cell.cell_type for cell in ours.cells] == [cell.cell_type for cell in theirs.cells]
+    for mine, nbgraders in zip(ours.cells, theirs.cells, strict=True):
+        assert mine.source == nbgraders.source, mine.id
+        # grade ids, checksums, cell types, and the lock: deletable, editable
+        assert mine.metadata == nbgraders.metadata, mine.id
+        assert mine.get("outputs") == nbgraders.get("outputs") and mine.id == nbgraders.id
+    assert ours.metadata == theirs.metadata
+
+
+@pytest.mark.parametrize("exercise", [*EXERCISES, EDITED])
+def test_build_checksums_are_nbgraders(autograder_build, exercise):
+    """nbgrader's own ``compute_checksum`` is the oracle: it is what ``nbgrader validate``
+    and ``autograde`` recompute to detect an edited locked or test cell."""
+    built = nbformat.read(autograder_build / exercise / f"{exercise}.ipynb", as_version=4)
+    roles = [cell for cell in built.cells if "nbgrader" in cell.metadata]
+    assert roles, "no nbgrader cell"
+    for cell in roles:
+        assert cell.metadata.nbgrader.checksum == compute_checksum(cell), cell.id
