@@ -366,10 +366,10 @@ def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
     """A student opens the notebook in the release folder: nothing on the path but the folder."""
     notebook = json.loads((released / "assignments" / exercise / f"{exercise}.ipynb").read_text())
     setup = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
-    source = "\n".join(line for line in "".join(setup["source"]).splitlines() if not line.startswith("%"))
+    probe = f"\nimport autograder\nprint(autograder.__file__)\nprint({exercise}.__file__)"
     env = {k: v for k, v in release_env().items() if k != "PYTHONPATH"}
     completed = subprocess.run(
-        [sys.executable, "-c", source + "\nprint(load.__module__)"],
+        [sys.executable, "-c", "".join(setup["source"]) + probe],
         cwd=released / "assignments" / exercise,
         env=env,
         capture_output=True,
@@ -377,4 +377,6 @@ def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip().endswith("autograder.datasets")
+    grader, module = completed.stdout.strip().splitlines()[-2:]
+    assert Path(grader) == released / "autograder" / "__init__.py"
+    assert Path(module) == released / "assignments" / f"{exercise}.py"
