@@ -57,6 +57,16 @@ def test_build_writes_every_public_stub_and_is_idempotent(tmp_path):
     assert main(["build", "--check", "--root", str(root)]) == 0
 
 
+def test_jupyters_checkpoints_are_not_built(tmp_path):
+    root = copy_repository(tmp_path)
+    notebooks = root / "source_notebooks"
+    demo = source_notebook(notebooks / "demo", "def f(x):\n    return x")
+    for checkpoints in (notebooks / ".ipynb_checkpoints", notebooks / "demo" / ".ipynb_checkpoints"):
+        checkpoints.mkdir()
+        shutil.copy(demo, checkpoints / "demo-checkpoint.ipynb")
+    assert [name for name in planned(root) if name.endswith(".ipynb")] == ["demo/demo.ipynb"]
+
+
 def test_build_check_names_every_file_that_differs(tmp_path, capsys):
     root = copy_repository(tmp_path)
     main(["build", "--root", str(root)])
