@@ -199,27 +199,50 @@ def test_source_notebook_runs_with_the_solutions(tmp_path, kernel_environment, e
     assert total[1] == total[2], f"the reference does not get full marks in the self-check:\n{self_check}"
 
 
+QUICK = "optim"
+"""The exercise whose self-check is quickest, for the runs of the setup and self-check cells alone."""
+
+
+def setup_and_self_check(notebook: nbformat.NotebookNode, folder: Path) -> tuple[str, str]:
+    """Run the setup and self-check cells of ``notebook`` in a kernel started in ``folder``;
+    return the file of the module imported and the self-check's report."""
+    cells = [cell for cell in notebook.cells if grade_id(cell) in SHARED_CALLS]
+    cells.insert(1, nbformat.v4.new_code_cell(f"print({QUICK}.__file__)"))
+    notebook.cells = cells
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute()
+    return cells[1].outputs[0].text.strip(), "".join(output.get("text", "") for output in cells[-1].outputs)
+
+
+def assert_full_marks(report: str) -> None:
+    total = re.search(r"TOTAL (\d+(?:\.\d+)?) / (\d+(?:\.\d+)?)", report)
+    assert total and total[1] == total[2], f"the self-check did not grade {QUICK}.py:\n{report}"
+
+
 def test_student_notebook_runs_from_a_release_folder(tmp_path, monkeypatch, kernel_environment):
     """``assignments/<id>/<id>.ipynb`` of a students' folder, the kernel started in the notebook's
     folder and nothing on ``PYTHONPATH``: the setup cell finds the grader two folders up and the
     module one up, and the self-check's child finds the grader too."""
     monkeypatch.delenv("PYTHONPATH")
-    exercise = "optim"  # the quickest self-check
     (tmp_path / "autograder").symlink_to(ROOT / "autograder", target_is_directory=True)
-    folder = tmp_path / "assignments" / exercise
+    folder = tmp_path / "assignments" / QUICK
     folder.mkdir(parents=True)
-    shutil.copy(SOLUTIONS / f"{exercise}.py", folder.parent)  # the finished assignments/<id>.py
-    student = nbformat.reads(
-        student_notebook(source_path(exercise).read_text(), exercise), as_version=nbformat.NO_CONVERT
-    )
-    student.cells = [cell for cell in student.cells if grade_id(cell) in SHARED_CALLS]
-    client = NotebookClient(
-        student, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    )
-    client.execute()
-    self_check = "".join(output.get("text", "") for output in student.cells[-1].outputs)
-    total = re.search(r"TOTAL (\d+(?:\.\d+)?) / (\d+(?:\.\d+)?)", self_check)
-    assert total and total[1] == total[2], f"the self-check did not grade {exercise}.py:\n{self_check}"
+    shutil.copy(SOLUTIONS / f"{QUICK}.py", folder.parent)  # the finished assignments/<id>.py
+    student = student_notebook(source_path(QUICK).read_text(), QUICK)
+    module, report = setup_and_self_check(nbformat.reads(student, as_version=4), folder)
+    assert Path(module) == folder.parent / f"{QUICK}.py"
+    assert_full_marks(report)
+
+
+def test_source_notebook_runs_in_place_against_the_reference(monkeypatch, kernel_environment):
+    """An instructor opens ``source_notebooks/<id>/<id>.ipynb`` in the repository: the setup
+    cell imports the reference from ``solutions/``."""
+    monkeypatch.delenv("PYTHONPATH")
+    module, report = setup_and_self_check(source_notebook(QUICK), SOURCE / QUICK)
+    assert Path(module) == SOLUTIONS / f"{QUICK}.py"
+    assert_full_marks(report)
 
 
 EDITED = "edited"
