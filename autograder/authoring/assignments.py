@@ -38,9 +38,11 @@ def course_notebook_texts(source_notebooks: Path) -> dict[str, str]:
 
     ``source_notebooks/<assignment>/<name>.ipynb`` becomes
     ``<assignment>/<name>.ipynb`` (nbgrader's release layout); a notebook
-    directly in ``source_notebooks/`` becomes ``<name>.ipynb``.
+    directly in ``source_notebooks/`` becomes ``<name>.ipynb``. Hidden
+    folders (Jupyter's ``.ipynb_checkpoints``) are skipped.
     """
-    folders = [source_notebooks, *sorted(p for p in source_notebooks.glob("*") if p.is_dir())]
+    assignments = (p for p in source_notebooks.glob("*") if p.is_dir() and not p.name.startswith("."))
+    folders = [source_notebooks, *sorted(assignments)]
     return {
         (name if folder == source_notebooks else f"{folder.name}/{name}"): text
         for folder in folders

@@ -28,6 +28,8 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 ANSWER_STUB = ("YOUR ANSWER HERE",)
 """nbgrader's replacement of a solution region in a markdown cell."""
+OUTPUT_METADATA = ("collapsed", "scrolled")
+"""Cell metadata about outputs that Jupyter saves and nbgrader's ``ClearOutput`` removes."""
 
 
 class MarkerError(ValueError):
@@ -78,7 +80,8 @@ def student_notebook(text: str, filename: str) -> str:
     ``nbgrader generate_assignment`` writes it.
 
     Code cells: hidden-test regions removed, solution regions replaced by
-    the stub, outputs and execution counts cleared. Markdown cells: solution
+    the stub, outputs, execution counts and the outputs' metadata
+    (``OUTPUT_METADATA``) cleared. Markdown cells: solution
     regions replaced by ``YOUR ANSWER HERE``. A solution cell without regions
     becomes the stub; nbgrader cells are locked and checksummed as nbgrader
     does. Errors name ``file (cell N):line``.
@@ -98,6 +101,8 @@ def student_notebook(text: str, filename: str) -> str:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+            for field in OUTPUT_METADATA:
+                cell.metadata.pop(field, None)
         _lock_and_checksum(cell)
     return nbformat.writes(notebook) + "\n"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from nbgrader.utils import compute_checksum
 
 from autograder.authoring.assignments import planned
 from autograder.authoring.release import leaked_lines, public_lines, release, secret_lines
@@ -54,6 +55,16 @@ def test_build_writes_every_public_stub_and_is_idempotent(tmp_path):
     assert main(["build", "--root", str(root)]) == 0
     assert {p.name: p.read_text() for p in (root / "assignments").iterdir()} == built
     assert main(["build", "--check", "--root", str(root)]) == 0
+
+
+def test_jupyters_checkpoints_are_not_built(tmp_path):
+    root = copy_repository(tmp_path)
+    notebooks = root / "source_notebooks"
+    demo = source_notebook(notebooks / "demo", "def f(x):\n    return x")
+    for checkpoints in (notebooks / ".ipynb_checkpoints", notebooks / "demo" / ".ipynb_checkpoints"):
+        checkpoints.mkdir()
+        shutil.copy(demo, checkpoints / "demo-checkpoint.ipynb")
+    assert [name for name in planned(root) if name.endswith(".ipynb")] == ["demo/demo.ipynb"]
 
 
 def test_build_check_names_every_file_that_differs(tmp_path, capsys):
@@ -159,7 +170,9 @@ def test_student_notebooks_lose_solutions_hidden_tests_and_outputs(tmp_path):
     assert "secret output" not in written and "x + 1" not in written
     assert tests.metadata.deletable is False and tests.metadata.editable is False
     assert cell.metadata.deletable is False and "editable" not in cell.metadata
-    assert len(tests.metadata.nbgrader.checksum) == 32 and tests.metadata.nbgrader.cell_type == "code"
+    assert tests.metadata.nbgrader.cell_type == "code"
+    for role_cell in (answer, cell, tests):  # nbgrader's own checksum is the oracle
+        assert role_cell.metadata.nbgrader.checksum == compute_checksum(role_cell)
 
 
 def test_a_solution_region_outside_a_solution_cell_stops_the_build(tmp_path):
@@ -363,10 +376,10 @@ def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
     """A student opens the notebook in the release folder: nothing on the path but the folder."""
     notebook = json.loads((released / "assignments" / exercise / f"{exercise}.ipynb").read_text())
     setup = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
-    source = "\n".join(line for line in "".join(setup["source"]).splitlines() if not line.startswith("%"))
+    probe = f"\nimport autograder\nprint(autograder.__file__)\nprint({exercise}.__file__)"
     env = {k: v for k, v in release_env().items() if k != "PYTHONPATH"}
     completed = subprocess.run(
-        [sys.executable, "-c", source + "\nprint(load.__module__)"],
+        [sys.executable, "-c", "".join(setup["source"]) + probe],
         cwd=released / "assignments" / exercise,
         env=env,
         capture_output=True,
@@ -374,4 +387,6 @@ def test_release_notebook_setup_runs_without_pythonpath(released, exercise):
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip().endswith("autograder.datasets")
+    grader, module = completed.stdout.strip().splitlines()[-2:]
+    assert Path(grader) == released / "autograder" / "__init__.py"
+    assert Path(module) == released / "assignments" / f"{exercise}.py"
