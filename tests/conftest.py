@@ -132,3 +132,18 @@ def short_budget(monkeypatch):
         monkeypatch.setattr("autograder.sandbox.limits.DEV_SECONDS", seconds)
 
     return apply
+
+
+ODD_BATCH_BUG = (
+    reference_source("svm")
+    + '''
+
+_reference_vectorized = svm_loss_vectorized
+
+
+def svm_loss_vectorized(W, X, y, reg):
+    """Wrong by 1 whenever the batch size is odd: whether a hidden check fails depends on its seed."""
+    loss, dW = _reference_vectorized(W, X, y, reg)
+    return (loss + 1.0 if X.shape[0] % 2 else loss), dW
+'''
+)

@@ -31,6 +31,7 @@ from tests.conftest import (
     reference_source,
     require_data,
 )
+from tests.nbgrader_oracle import nbgrader_clear_solutions, role
 
 # -- build and drift -----------------------------------------------------------------------
 
@@ -102,17 +103,6 @@ def test_marker_errors_stop_the_build_with_file_and_line(tmp_path, capsys, case)
     assert re.search(rf"svm\.py:{line}: ", capsys.readouterr().err)
 
 
-def nbgrader_clear_solutions(source: str) -> str:
-    """``source`` as nbgrader's own ``ClearSolutions`` preprocessor leaves it, in one solution cell."""
-    from nbgrader.preprocessors import ClearSolutions
-
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata = role("module", solution=True, grade=False)
-    notebook = nbformat.v4.new_notebook(cells=[cell])
-    cleared, _ = ClearSolutions().preprocess(notebook, {})
-    return cleared.cells[0].source
-
-
 @pytest.mark.parametrize("source", sorted(SOLUTIONS.glob("[!_]*.py")), ids=lambda path: path.name)
 def test_the_stub_rule_is_nbgraders(source):
     """The one stub-stripping rule (build, release, similarity baseline) gives, on every public
@@ -132,11 +122,6 @@ def test_strip_keeps_everything_outside_the_regions():
 
 
 # -- notebooks -----------------------------------------------------------------------------
-
-
-def role(grade_id: str, **flags) -> dict:
-    """nbgrader's cell metadata (schema version 3)."""
-    return {"nbgrader": {"grade_id": grade_id, "schema_version": 3, "locked": False, **flags}}
 
 
 def source_notebook(folder: Path, code: str) -> Path:

@@ -11,9 +11,9 @@ import pytest
 from autograder.checks import EXERCISES
 from autograder.grading import Options, grade
 from autograder.results import Status
-from tests.authoring.test_build_release import nbgrader_clear_solutions
 from tests.conftest import ASSIGNMENTS, DATA_DIR, SOLUTIONS, require_data
 from tests.exercises.oracles import solution
+from tests.nbgrader_oracle import nbgrader_clear_solutions
 
 
 @pytest.mark.parametrize("mode", ["dev", "test"])

@@ -186,9 +186,7 @@ def test_a_hidden_loop_earns_no_loop_points(tmp_path, honest_loops, name):
     assert trick["svm_loss_vectorized: loss, reg > 0"].status is Status.PASSED
     speed = trick["svm_loss_vectorized at least 10x faster than the naive loops"]
     if name == "a cached answer (speed)":  # the cache is never hit: every timed input is new
-        assert speed.status is Status.FAILED and "faster than a loop version" in speed.message, (
-            speed.message
-        )
+        assert speed.status is Status.FAILED and "faster than a loop version" in speed.message, speed.message
 
 
 def test_a_method_calling_the_loop_version_earns_no_loop_points(tmp_path):

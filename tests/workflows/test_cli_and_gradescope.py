@@ -12,8 +12,7 @@ import jsonschema
 from autograder.checks import EXERCISES
 from autograder.cli import main
 from autograder.grading import Options, grade
-from tests.conftest import ASSIGNMENTS, DATA_DIR, ROOT, SOLUTIONS, drawn_inputs
-from tests.workflows.test_batch import ODD_BATCH_BUG
+from tests.conftest import ASSIGNMENTS, DATA_DIR, ODD_BATCH_BUG, ROOT, SOLUTIONS, drawn_inputs
 
 # Written out from https://gradescope-autograders.readthedocs.io/en/latest/specs/
 TEST_SCHEMA = {
