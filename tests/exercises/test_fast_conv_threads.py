@@ -1,0 +1,126 @@
+"""The fast conv / max-pool layers on several threads give what they give on one, and what torch gives.
+
+``solutions/_fast_conv.py`` splits a large enough batch into chunks of images
+run side by side (``threads``), with BLAS held to one thread meanwhile. The
+inputs here are chosen large enough to be split (each test first asserts the
+number of chunks), with a batch that does not divide evenly, and go through
+every path of the layers: conv with padding and strides, max-pool with
+tiling windows, gaps, leftovers, ties, NaN and an infinite upstream gradient.
+"""
+
+import numpy as np
+import pytest
+import threadpoolctl
+import torch.nn.functional as nnf
+
+from tests.exercises.test_references_softmax_optim_conv import (
+    FAST,
+    FAST_RTOL,
+    assert_close,
+    conv,
+    to_torch,
+    torch_conv,
+)
+
+THREADS = 3
+"""More chunks than this machine's two cores, and 7 images do not split evenly in 3."""
+
+
+def _split(count: int, values_per_item: int) -> None:
+    """Assert that the layers split such a batch into THREADS chunks that cover it in order."""
+    chunks = FAST._chunks(count, THREADS, values_per_item)
+    assert len(chunks) == THREADS
+    assert [i for chunk in chunks for i in range(count)[chunk]] == list(range(count))
+
+
+@pytest.mark.parametrize(
+    "stride, pad, kernel",
+    [(1, 1, (3, 3)), (2, 2, (3, 2)), (3, 0, (2, 4))],
+    ids=["s1-p1-3x3", "s2-p2-3x2", "s3-p0-2x4"],
+)
+def test_conv_on_threads_matches_torch_and_one_thread(stride, pad, kernel):
+    rng = np.random.default_rng(sum(kernel) + stride + pad)
+    x = rng.standard_normal((7, 4, 64, 64))
+    w = rng.standard_normal((5, 4, *kernel))
+    b = rng.standard_normal(5)
+    conv_param = {"stride": stride, "pad": pad}
+    out, cache = FAST.conv_forward_fast(x, w, b, conv_param, threads=THREADS)
+    _split(x.shape[0], cache[4][0].size)
+    dout = rng.standard_normal(out.shape)
+    grads = FAST.conv_backward_fast(dout, cache, threads=THREADS)
+    for got, expected in zip((out, *grads), torch_conv(x, w, b, conv_param, dout), strict=True):
+        assert_close(got, expected)
+    out_1, cache_1 = FAST.conv_forward_fast(x, w, b, conv_param, threads=1)
+    for got, alone in zip(
+        (out, *grads), (out_1, *FAST.conv_backward_fast(dout, cache_1, threads=1)), strict=True
+    ):
+        assert_close(got, alone, rtol=FAST_RTOL)
+
+
+POOLS = {
+    "tiles": ({"pool_height": 2, "pool_width": 2, "stride": 2}, (32, 32)),
+    "tiles-leftovers": ({"pool_height": 3, "pool_width": 3, "stride": 3}, (32, 31)),
+    "gaps": ({"pool_height": 2, "pool_width": 1, "stride": 3}, (32, 32)),
+    "overlap": ({"pool_height": 3, "pool_width": 3, "stride": 2}, (33, 31)),
+}
+
+
+def _pool_naive(x, pool_param, dout):
+    out, cache = conv.max_pool_forward_naive(x, pool_param)
+    return out, conv.max_pool_backward_naive(dout, cache)
+
+
+def _pool_fast(x, pool_param, dout, threads):
+    out, cache = FAST.max_pool_forward_fast(x, pool_param, threads=threads)
+    return out, FAST.max_pool_backward_fast(dout, cache, threads=threads)
+
+
+@pytest.mark.parametrize("name", POOLS)
+def test_max_pool_on_threads_matches_torch_and_naive(name):
+    pool_param, side = POOLS[name]
+    rng = np.random.default_rng(len(name))
+    x = rng.standard_normal((7, 16, *side))
+    _split(x.shape[0], x[0].size)
+    window = (pool_param["pool_height"], pool_param["pool_width"])
+    xt = to_torch(x, grad=True)
+    out_t = nnf.max_pool2d(xt, window, pool_param["stride"])
+    dout = rng.standard_normal(out_t.shape)
+    out_t.backward(to_torch(dout))
+    out, dx = _pool_fast(x, pool_param, dout, THREADS)
+    assert_close(out, out_t.detach().numpy())
+    assert_close(dx, xt.grad.numpy())
+    for got, naive in zip((out, dx), _pool_naive(x, pool_param, dout), strict=True):
+        np.testing.assert_array_equal(got, naive)
+
+
+@pytest.mark.parametrize("upstream", ["ties", "nan", "inf"])
+def test_max_pool_on_threads_routes_ties_nan_and_inf_like_naive(upstream):
+    """Ties in one chunk only must still send the whole batch to the argmax routing."""
+    pool_param = POOLS["tiles"][0]
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 16, 32, 32))
+    dout = rng.standard_normal((7, 16, 16, 16))
+    if upstream == "ties":
+        x[6, 3, 4, :2] = 9.0  # one window, in the last chunk, with two maxima
+    elif upstream == "nan":
+        x[6, 3, 4, 1] = np.nan
+        x[0, 0, 0, :2] = 9.0  # an extra hit in the first chunk offsets the NaN window's missing one
+    else:
+        dout[6, 15, 15, 15], dout[0, 0, 0, 0] = np.inf, -np.inf
+    for got, naive in zip(
+        _pool_fast(x, pool_param, dout, THREADS), _pool_naive(x, pool_param, dout), strict=True
+    ):
+        np.testing.assert_array_equal(got, naive)
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_blas_threads_are_given_back():
+    x = np.random.default_rng(0).standard_normal((7, 4, 21, 19))
+    _split(x.shape[0], 37 * 21 * 19)  # (C * HH * WW + 1) * H' * W' values per image
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        out, cache = FAST.conv_forward_fast(x, np.ones((5, 4, 3, 3)), np.zeros(5), {"stride": 1, "pad": 1})
+        FAST.conv_backward_fast(np.ones_like(out), cache, threads=THREADS)
+        assert _blas_threads() == [2] * len(_blas_threads())
