@@ -379,10 +379,9 @@ def _masked(
     """
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, _, H_out, W_out = out.shape
-    finite = bool(np.isfinite(dout).all())  # then dout * mask is 0 off the maxima
-    # Windows that tile x leave no pixel out, and `dout * mask` writes every pixel of
-    # every window: no zero-filling needed. Elsewhere pixels outside windows stay 0.
-    tiles = finite and stride == ph == pw and x.shape[2:] == (ph * H_out, pw * W_out)
+    # Windows that tile x leave no pixel out and every pixel of every window is written
+    # below: no zero-filling needed. Elsewhere pixels outside windows stay 0.
+    tiles = stride == ph == pw and x.shape[2:] == (ph * H_out, pw * W_out)
     dx = (np.empty if tiles else np.zeros)(x.shape, dtype=np.result_type(dout, x))
 
     def columns(a: np.ndarray, writeable: bool = False) -> np.ndarray:
@@ -390,11 +389,13 @@ def _masked(
         windows = _window_view(a, ph, pw, stride, (H_out, W_out), writeable)
         return windows.transpose(3, 0, 1, 4, 2, 5)
 
-    def task(chunk: slice) -> int:
+    def task(chunk: slice) -> bool:
+        """Route the chunk's gradient; say whether each of its windows had one maximum."""
         sources, targets = columns(x[chunk]), columns(dx[chunk], writeable=True)
         shape = sources.shape[1:]  # (n, C, H', ph, W')
         largest = np.repeat(out[chunk], ph, axis=2).reshape(shape)
         upstream = np.repeat(dout[chunk], ph, axis=2).reshape(shape)
+        finite = bool(np.isfinite(dout[chunk]).all())  # then upstream * mask is 0 off the maxima
         mask = np.empty(shape, dtype=bool)
         hits = 0
         for view, target in zip(sources, targets, strict=True):
@@ -403,11 +404,11 @@ def _masked(
             if finite:
                 np.multiply(upstream, mask, out=target)
             else:
-                np.copyto(target, upstream, where=mask)
-        return hits
+                target[...] = np.where(mask, upstream, 0)  # inf * 0 would be NaN
+        # Without NaN every window has a pixel equal to its maximum: one hit each, or a tie.
+        return hits == out[chunk].size and bool(np.all(out[chunk] == out[chunk]))
 
-    hits = sum(_run(task, _chunks(N, threads, x[0].size)))
-    return dx if hits == out.size and np.all(out == out) else None
+    return dx if all(_run(task, _chunks(N, threads, x[0].size))) else None
 
 
 def _routed(dout: np.ndarray, x: np.ndarray, pool_param: dict) -> np.ndarray:
