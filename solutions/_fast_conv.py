@@ -177,13 +177,13 @@ def conv_forward_fast(
     weights = np.concatenate((w.reshape(F, rows), b[:, None]), axis=1)  # bias times the row of ones
     x_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
     cols = np.empty((N, rows + 1, positions), dtype=dtype)
-    cols[:, rows] = 1
     out = np.empty((N, F, positions), dtype=dtype)
 
     def task(chunk: slice) -> None:
         x_pad[chunk, :, pad : pad + H, pad : pad + W] = x[chunk]
         windows = _window_view(x_pad[chunk], HH, WW, stride, out_shape)
         np.copyto(cols[chunk, :rows].reshape(windows.shape), windows)
+        cols[chunk, rows] = 1
         # (F, C*HH*WW+1) @ (n, C*HH*WW+1, H'*W') -> (n, F, H'*W'): one GEMM per image, no transpose
         np.matmul(weights, cols[chunk], out=out[chunk])
 
