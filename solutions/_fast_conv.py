@@ -85,6 +85,10 @@ def _executor(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fast_conv")
 
 
+# A forked child has none of the pools' threads: it would wait for them forever.
+os.register_at_fork(after_in_child=_executor.cache_clear)
+
+
 def _run(task: Callable[[slice], Any], chunks: list[slice], threads: int) -> list[Any]:
     """Return ``[task(chunk) for chunk in chunks]``, the chunks shared out among ``threads`` threads.
 

@@ -9,6 +9,11 @@ max-pool with tiling windows, gaps, leftovers, overlaps, ties, NaN and an
 infinite upstream gradient.
 """
 
+import os
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 import threadpoolctl
@@ -132,3 +137,34 @@ def test_blas_threads_are_given_back(monkeypatch):
         out, cache = FAST.conv_forward_fast(x, np.ones((5, 3, 3, 3)), np.zeros(5), {"stride": 1, "pad": 1})
         FAST.conv_backward_fast(np.ones_like(out), cache, threads=THREADS)
         assert _blas_threads() == [2] * len(_blas_threads())
+
+
+FORKED_CHILD_SECONDS = 60
+"""Far more than the child's three tasks take, even on a loaded machine."""
+
+
+def _all_together(parties: int):
+    """A task that returns only once ``parties`` threads run it at the same time."""
+    barrier = threading.Barrier(parties)
+    return lambda chunk: barrier.wait(timeout=FORKED_CHILD_SECONDS) >= 0
+
+
+def test_a_forked_child_starts_threads_of_its_own():
+    """The parent's pool threads do not exist in a fork: the child must not wait for them.
+
+    The tasks wait for one another, so the parent's pool has started all its
+    threads before the fork, and the child's chunks run only if the child
+    starts threads of its own.
+    """
+    chunks = [slice(i, i + 1) for i in range(THREADS)]
+    assert FAST._run(_all_together(THREADS), chunks, THREADS) == [True] * THREADS
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if FAST._run(_all_together(THREADS), chunks, THREADS) == [True] * THREADS else 1)
+    deadline = time.monotonic() + FORKED_CHILD_SECONDS
+    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if status[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert status[0] == pid and os.waitstatus_to_exitcode(status[1]) == 0
