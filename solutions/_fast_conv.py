@@ -5,15 +5,18 @@ the layers in ``solutions/conv.py`` with the same signatures (plus a
 keyword-only ``threads``), return values, shape contracts and conventions
 (cross-correlation, zero padding, max-pool gradient accumulated over
 overlapping windows, ties routed to the first maximum in row-major window
-order). Only the caches differ: they are meant to be passed back to the
-backward functions of this module, not to the naive ones.
+order). Only the max-pool cache differs (it also holds the output): it is
+meant to be passed back to the backward function of this module, not to the
+naive one.
 
 The convolution is an im2col: the windows of the padded input, read through an
-``as_strided`` view, are copied into one array of shape
-(N, C * HH * WW + 1, H' * W') whose last row is all ones, so that forward
-(bias included), ``dw`` with ``db``, and ``dx`` are each one (batched) matrix
-product, and the forward output comes out directly in the (N, F, H', W')
-layout. Max pooling with windows that do not overlap (stride at least the
+``as_strided`` view, are copied into an array of shape
+(n, C * HH * WW + 1, H' * W') per chunk of n images, whose last row is all
+ones, so that forward (bias included), ``dw`` with ``db``, and ``dx`` are each
+one (batched) matrix product, and the forward output comes out directly in the
+(N, F, H', W') layout. The backward pass copies the windows again rather than
+keeping the whole batch's matrices from the forward pass (fresh memory costs
+page faults, a chunk's copy stays in cache). Max pooling with windows that do not overlap (stride at least the
 pool size, the common 2x2/2 case) compares strided views with the window
 maximum, with no argmax; other windows go through ``np.argmax`` and
 ``np.bincount``.
@@ -142,10 +145,57 @@ def _window_view(
     return as_strided(x, shape=shape, strides=strides, writeable=writeable)
 
 
+def _columns(
+    x: np.ndarray, kernel: tuple[int, int], conv_param: dict, out_shape: tuple[int, int]
+) -> np.ndarray:
+    """Copy the windows of the zero-padded images into their im2col matrices, with a row of ones.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, C, H, W)
+        Images (a chunk of the batch).
+    kernel : (int, int)
+        ``(HH, WW)``, the filter size.
+    conv_param : dict
+        ``'stride'`` and ``'pad'`` (int).
+    out_shape : (int, int)
+        ``(H', W')``, the number of filter positions along H and W.
+
+    Returns
+    -------
+    cols : ndarray of shape (n, C * HH * WW + 1, H' * W')
+        Row ``(c, k, l)`` of image ``m`` holds ``x_pad[m, c, i * stride + k, j * stride + l]``
+        for every output position ``(i, j)`` in row-major order; the last row is all ones,
+        the factor of the bias.
+    """
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    n, C, H, W = x.shape
+    rows = C * kernel[0] * kernel[1]
+    x_pad = np.zeros((n, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+    x_pad[:, :, pad : pad + H, pad : pad + W] = x
+    windows = _window_view(x_pad, *kernel, stride, out_shape)
+    cols = np.empty((n, rows + 1, out_shape[0] * out_shape[1]), dtype=x.dtype)
+    np.copyto(cols[:, :rows].reshape(windows.shape), windows)
+    cols[:, rows] = 1
+    return cols
+
+
+def _geometry(x: np.ndarray, w: np.ndarray, conv_param: dict) -> tuple[tuple[int, int], int]:
+    """``((H', W'), values)``: the output size and the values of one image's im2col matrix."""
+    _, C, H, W = x.shape
+    _, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    out_shape = (1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride)
+    return out_shape, (C * HH * WW + 1) * out_shape[0] * out_shape[1]
+
+
 def conv_forward_fast(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict, *, threads: int = THREADS
 ) -> tuple[np.ndarray, tuple]:
     """Compute the forward pass of a convolutional layer without loops.
+
+    Each chunk of images is copied into its im2col matrix (`_columns`) and
+    multiplied by the filters, bias included: one GEMM per image.
 
     Parameters
     ----------
@@ -166,33 +216,22 @@ def conv_forward_fast(
         Output data, ``H' = 1 + (H + 2 * pad - HH) // stride`` and
         ``W' = 1 + (W + 2 * pad - WW) // stride``.
     cache : tuple
-        ``(x, w, b, conv_param, cols)`` where ``cols`` of shape
-        (N, C * HH * WW + 1, H' * W') holds the im2col matrix of the padded
-        input, row ``(c, k, l)`` of image ``n`` being
-        ``x_pad[n, c, i * stride + k, j * stride + l]`` for every output
-        position ``(i, j)`` in row-major order, and a last row of ones.
+        ``(x, w, b, conv_param)``, as ``conv_forward_naive``'s: the backward
+        pass copies the im2col matrices again, a chunk at a time, rather than
+        keeping them all in memory.
     """
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    out_shape = (1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride)
-    rows, positions = C * HH * WW, out_shape[0] * out_shape[1]
-    dtype = np.result_type(x, w, b)
-    weights = np.concatenate((w.reshape(F, rows), b[:, None]), axis=1)  # bias times the row of ones
-    x_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
-    cols = np.empty((N, rows + 1, positions), dtype=dtype)
-    out = np.empty((N, F, positions), dtype=dtype)
+    N, F = x.shape[0], w.shape[0]
+    out_shape, values = _geometry(x, w, conv_param)
+    weights = np.concatenate((w.reshape(F, -1), b[:, None]), axis=1)  # bias times the row of ones
+    out = np.empty((N, F, out_shape[0] * out_shape[1]), dtype=np.result_type(x, w, b))
 
     def task(chunk: slice) -> None:
-        x_pad[chunk, :, pad : pad + H, pad : pad + W] = x[chunk]
-        windows = _window_view(x_pad[chunk], HH, WW, stride, out_shape)
-        np.copyto(cols[chunk, :rows].reshape(windows.shape), windows)
-        cols[chunk, rows] = 1
-        # (F, C*HH*WW+1) @ (n, C*HH*WW+1, H'*W') -> (n, F, H'*W'): one GEMM per image, no transpose
-        np.matmul(weights, cols[chunk], out=out[chunk])
+        cols = _columns(x[chunk], w.shape[2:], conv_param, out_shape)
+        # (F, C*HH*WW+1) @ (n, C*HH*WW+1, H'*W') -> (n, F, H'*W'): no transpose
+        np.matmul(weights, cols, out=out[chunk])
 
-    _run(task, _chunks(N, cols[0].size), threads)
-    return out.reshape(N, F, *out_shape), (x, w, b, conv_param, cols)
+    _run(task, _chunks(N, values), threads)
+    return out.reshape(N, F, *out_shape), (x, w, b, conv_param)
 
 
 def _overlap(offset: int, pad: int, stride: int, size: int, out_size: int) -> tuple[slice, slice]:
@@ -220,8 +259,9 @@ def conv_backward_fast(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compute the backward pass of a convolutional layer.
 
-    ``dw`` and ``db`` come out of one batched matrix product with the im2col
-    matrix (``db`` from its row of ones), the gradient of the im2col matrix
+    Each chunk of images is copied into its im2col matrix again
+    (`_columns`); ``dw`` and ``db`` come out of one batched matrix product
+    with it (``db`` from its row of ones), the gradient of the im2col matrix
     out of another. That gradient is then added back into the input
     (col2im) by a loop over the HH * WW kernel offsets ``(kh, kw)`` only: for
     a fixed offset, the pixels ``(i * stride + kh - pad, j * stride + kw - pad)``
@@ -248,20 +288,22 @@ def conv_backward_fast(
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
-    x, w, _, conv_param, cols = cache
+    x, w, _, conv_param = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     _, _, H_out, W_out = dout.shape
+    out_shape, values = _geometry(x, w, conv_param)
     rows = C * HH * WW
     dout_cols = dout.reshape(N, F, H_out * W_out)
     w_cols = w.reshape(F, rows).T
-    per_image = np.empty((N, F, rows + 1), dtype=np.result_type(dout, cols))
+    per_image = np.empty((N, F, rows + 1), dtype=np.result_type(dout, x))
     dx = np.zeros(x.shape, dtype=np.result_type(dout, w))
 
     def task(chunk: slice) -> None:
+        cols = _columns(x[chunk], (HH, WW), conv_param, out_shape)
         # (n, F, H'*W') @ (n, H'*W', C*HH*WW+1): dw and db of each image
-        np.matmul(dout_cols[chunk], cols[chunk].transpose(0, 2, 1), out=per_image[chunk])
+        np.matmul(dout_cols[chunk], cols.transpose(0, 2, 1), out=per_image[chunk])
         # (C*HH*WW, F) @ (n, F, H'*W') -> (n, C, HH, WW, H', W')
         dcols = np.matmul(w_cols, dout_cols[chunk]).reshape(-1, C, HH, WW, H_out, W_out)
         for kh in range(HH):
@@ -270,7 +312,7 @@ def conv_backward_fast(
                 cols_in, cols_out = _overlap(kw, pad, stride, W, W_out)
                 dx[chunk, :, rows_in, cols_in] += dcols[:, :, kh, kw, rows_out, cols_out]
 
-    _run(task, _chunks(N, cols[0].size), threads)
+    _run(task, _chunks(N, values), threads)
     total = per_image.sum(axis=0)
     return dx, total[:, :rows].reshape(w.shape), total[:, rows]
 
