@@ -47,11 +47,11 @@ count NumPy's BLAS and torch use by default, so that the layers are compared
 with torch on equal terms and use the grader's cores as its BLAS does."""
 
 CHUNK_VALUES = 1 << 17
-"""Values (1 MiB of float64) of the largest array of a chunk of images: small
-enough that a chunk's im2col matrix, products and masks stay in a core's cache
-between the several passes made over them (a third less time than whole-batch
-passes at the benchmark's sizes), large enough that handing a chunk to a
-thread costs little beside its work. A batch smaller than this is one chunk,
+"""Values (1 MiB of float64) of a chunk's im2col matrix or pooling input: small
+enough that a chunk's arrays stay in a core's cache between the several passes
+made over them (about a fifth less CPU time than whole-batch passes at the
+benchmark's sizes), large enough that handing a chunk to a thread costs little
+beside its work. A batch smaller than this is one chunk,
 run on the calling thread (the grader's hidden cases all are)."""
 
 
