@@ -1,6 +1,9 @@
 """Speed of the fast convolution and max-pool references and the softmax loss, as ratios to torch.
 
-All in float64, NumPy's BLAS and torch on the same thread count:
+All in float64, on the same thread count: NumPy's BLAS, torch
+(``torch.get_num_threads()``) and the fast references' ``threads`` (chunks of
+images side by side, BLAS held to one thread inside them); the header prints
+all three:
 
 * convolution forward + backward with the grader-internal fast reference
   (``solutions/_fast_conv.py``), N = 50 images of 3 x 32 x 32, F = 32 filters
@@ -46,7 +49,7 @@ def bench_conv(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_commo
     Parameters
     ----------
     torch : module
-        torch, with the benchmark thread count.
+        torch, with the benchmark thread count, which the fast reference is given too.
     gemm_flops : float
         Measured float64 GEMM FLOP/s.
     repeat : int
@@ -66,9 +69,11 @@ def bench_conv(torch: ModuleType, gemm_flops: float, repeat: int) -> list[_commo
     b = rng.standard_normal(CONV_F)
     dout = rng.standard_normal((CONV_N, CONV_F, SIDE, SIDE))  # pad 1, stride 1: same size
 
+    threads = torch.get_num_threads()
+
     def ours(x: np.ndarray = x, dout: np.ndarray = dout) -> tuple[np.ndarray, ...]:
-        out, cache = fast.conv_forward_fast(x, w, b, CONV_PARAM)
-        return (out, *fast.conv_backward_fast(dout, cache))
+        out, cache = fast.conv_forward_fast(x, w, b, CONV_PARAM, threads=threads)
+        return (out, *fast.conv_backward_fast(dout, cache, threads=threads))
 
     xt = torch.from_numpy(x).requires_grad_(True)
     wt = torch.from_numpy(w).requires_grad_(True)
@@ -117,7 +122,7 @@ def bench_pool(torch: ModuleType, repeat: int) -> list[_common.Row]:
     Parameters
     ----------
     torch : module
-        torch, with the benchmark thread count.
+        torch, with the benchmark thread count, which the fast reference is given too.
     repeat : int
         Timed runs of each implementation.
 
@@ -127,14 +132,15 @@ def bench_pool(torch: ModuleType, repeat: int) -> list[_common.Row]:
         Rows of the result table.
     """
     fast = _common.load_solution("_fast_conv")
+    threads = torch.get_num_threads()
     F = torch.nn.functional
     rng = np.random.default_rng(1)
     x = rng.standard_normal((CONV_N, CONV_F, SIDE, SIDE))
     dout = rng.standard_normal((CONV_N, CONV_F, SIDE // 2, SIDE // 2))
 
     def ours() -> tuple[np.ndarray, np.ndarray]:
-        out, cache = fast.max_pool_forward_fast(x, POOL_PARAM)
-        return out, fast.max_pool_backward_fast(dout, cache)
+        out, cache = fast.max_pool_forward_fast(x, POOL_PARAM, threads=threads)
+        return out, fast.max_pool_backward_fast(dout, cache, threads=threads)
 
     xt = torch.from_numpy(x).requires_grad_(True)
     dout_t = torch.from_numpy(dout)
@@ -206,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     with _common.run(
         "bench_softmax_conv: conv, max-pool and softmax loss, float64", with_torch=True
     ) as torch:
+        print(f"fast conv/pool references: threads={torch.get_num_threads()} (BLAS 1 inside each)")
         flops = _common.print_gemm_rate()
         rows = bench_conv(torch, flops, args.repeat)
         rows += bench_pool(torch, args.repeat)

@@ -1,50 +1,124 @@
 """Fast reference convolution and max-pooling layers (grader-internal).
 
 This module is never released to students. It provides loop-free versions of
-the layers in ``solutions/conv.py`` with the same signatures, return values,
-shape contracts and conventions (cross-correlation, zero padding, max-pool
-gradient accumulated over overlapping windows, ties routed to the first
-maximum in row-major window order). Only the caches differ: they are meant to
-be passed back to the backward functions of this module, not to the naive
-ones.
+the layers in ``solutions/conv.py`` with the same signatures (plus a
+keyword-only ``threads``), return values, shape contracts and conventions
+(cross-correlation, zero padding, max-pool gradient accumulated over
+overlapping windows, ties routed to the first maximum in row-major window
+order). Only the max-pool cache differs (it also holds the output): it is
+meant to be passed back to the backward function of this module, not to the
+naive one.
 
-The convolution is an im2col: ``_columns`` copies the windows of the padded
-input, read through an ``as_strided`` view, into one array of shape
-(N, C * HH * WW, H' * W'), so that forward, ``dw`` and ``dx`` are each one
-(batched) matrix product, and the forward output comes out directly in the
-(N, F, H', W') layout. Max pooling with windows that tile the input (pool
-size equal to the stride, the common 2x2/2 case) works on a reshaped view
-with a comparison mask and no argmax; other windows go through
-``np.argmax`` and ``np.bincount``. ``benchmarks/bench_softmax_conv.py``
-times both layers against torch.
+The convolution is an im2col: the windows of the padded input, read through an
+``as_strided`` view, are copied into an array of shape
+(n, C * HH * WW + 1, H' * W') per chunk of n images, whose last row is all
+ones, so that forward (bias included), ``dw`` with ``db``, and ``dx`` are each
+one (batched) matrix product, and the forward output comes out directly in the
+(N, F, H', W') layout. The backward pass copies the windows again rather than
+keeping the whole batch's matrices from the forward pass (fresh memory costs
+page faults, a chunk's copy stays in cache). Max pooling with windows that do not overlap (stride at least the
+pool size, the common 2x2/2 case) compares strided views with the window
+maximum, with no argmax; other windows go through ``np.argmax`` and
+``np.bincount``.
+
+Both layers split the batch into chunks of images of about ``CHUNK_VALUES``
+values, shared out among ``threads`` threads, with NumPy's BLAS held to one
+thread meanwhile: NumPy's elementwise work (the im2col copy, the col2im sums,
+the masks) runs on one thread per call, so the chunks are what spreads it over
+the cores; the per-image matrix products gain more from running side by side
+than from splitting each small product; and a chunk's arrays stay in cache
+between the passes over them. ``benchmarks/bench_softmax_conv.py`` times both
+layers against torch on the same thread count.
 """
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import as_strided
 
+THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""Default ``threads`` of the layers: the cores this process may run on, the
+count NumPy's BLAS and torch use by default, so that the layers are compared
+with torch on equal terms and use the grader's cores as its BLAS does."""
 
-def _pad(x: np.ndarray, pad: int) -> np.ndarray:
-    """Zero-pad an ndarray of shape (N, C, H, W) along H and W.
+CHUNK_VALUES = 1 << 17
+"""Values (1 MiB of float64) of a chunk's im2col matrix or pooling input: small
+enough that a chunk's arrays stay in a core's cache between the several passes
+made over them (about a fifth less CPU time than whole-batch passes at the
+benchmark's sizes), large enough that handing a chunk to a thread costs little
+beside its work. A batch smaller than this is one chunk,
+run on the calling thread (the grader's hidden cases all are)."""
+
+
+def _chunks(count: int, values_per_item: int) -> list[slice]:
+    """Split ``range(count)`` into contiguous chunks of about ``CHUNK_VALUES`` values.
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, H, W)
-        Input data.
-    pad : int
-        Number of zero pixels added on each border.
+    count : int
+        Number of items (images).
+    values_per_item : int
+        Values one item brings to the largest array of the work.
 
     Returns
     -------
-    x_pad : ndarray of shape (N, C, H + 2 * pad, W + 2 * pad)
-        Padded copy of ``x``.
+    chunks : list of slice
+        At least one, of nearly equal sizes, in order; each of at least
+        ``CHUNK_VALUES`` values when there are several.
     """
-    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    parts = max(1, min(count, count * values_per_item // CHUNK_VALUES))
+    bounds = np.linspace(0, count, parts + 1).astype(int)
+    return list(map(slice, bounds[:-1], bounds[1:]))
+
+
+@cache
+def _blas() -> threadpoolctl.ThreadpoolController:
+    """The BLAS libraries loaded in this process (found once: the search takes milliseconds)."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+
+@cache
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """A pool of ``workers`` threads, kept for the next call (starting threads takes time)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fast_conv")
+
+
+# A forked child has none of the pools' threads: it would wait for them forever.
+os.register_at_fork(after_in_child=_executor.cache_clear)
+
+
+def _run(task: Callable[[slice], Any], chunks: list[slice], threads: int) -> list[Any]:
+    """Return ``[task(chunk) for chunk in chunks]``, the chunks shared out among ``threads`` threads.
+
+    A single chunk runs on the calling thread, BLAS untouched. Several run on
+    up to ``threads`` threads of `_executor` (on the calling thread for
+    ``threads=1``), each taking the next chunk when done with one, with BLAS
+    held to one thread until all are done, so that the threads share the cores
+    instead of each starting BLAS threads of its own.
+    """
+    if len(chunks) == 1:
+        return [task(chunks[0])]
+    workers = min(threads, len(chunks))
+    with _blas().limit(limits=1):
+        if workers == 1:
+            return list(map(task, chunks))
+        return list(_executor(workers).map(task, chunks))
 
 
 def _window_view(
-    x: np.ndarray, height: int, width: int, stride: int, out_shape: tuple[int, int]
+    x: np.ndarray,
+    height: int,
+    width: int,
+    stride: int,
+    out_shape: tuple[int, int],
+    writeable: bool = False,
 ) -> np.ndarray:
-    """Return the read-only view of all the windows of an image batch, kernel axes first.
+    """Return the view of all the windows of an image batch, kernel axes first.
 
     Parameters
     ----------
@@ -56,6 +130,9 @@ def _window_view(
         Distance between adjacent windows.
     out_shape : (int, int)
         ``(H', W')``, the number of window positions along H and W.
+    writeable : bool, default False
+        Whether the view may be written to: only when the windows do not
+        overlap, so that no two elements of the view are the same pixel.
 
     Returns
     -------
@@ -65,29 +142,60 @@ def _window_view(
     sn, sc, sh, sw = x.strides
     shape = (*x.shape[:2], height, width, *out_shape)
     strides = (sn, sc, sh, sw, sh * stride, sw * stride)
-    return as_strided(x, shape=shape, strides=strides, writeable=False)
+    return as_strided(x, shape=shape, strides=strides, writeable=writeable)
 
 
 def _columns(
-    x_pad: np.ndarray, height: int, width: int, stride: int, out_shape: tuple[int, int]
+    x: np.ndarray, kernel: tuple[int, int], conv_param: dict, out_shape: tuple[int, int]
 ) -> np.ndarray:
-    """Copy the windows of ``x_pad`` into the im2col matrix of every image.
+    """Copy the windows of the zero-padded images into their im2col matrices, with a row of ones.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, C, H, W)
+        Images (a chunk of the batch).
+    kernel : (int, int)
+        ``(HH, WW)``, the filter size.
+    conv_param : dict
+        ``'stride'`` and ``'pad'`` (int).
+    out_shape : (int, int)
+        ``(H', W')``, the number of filter positions along H and W.
 
     Returns
     -------
-    cols : ndarray of shape (N, C * height * width, H' * W')
-        Row ``(c, k, l)`` of image ``n`` holds ``x_pad[n, c, i * stride + k, j * stride + l]``
-        for every output position ``(i, j)`` in row-major order.
+    cols : ndarray of shape (n, C * HH * WW + 1, H' * W')
+        Row ``(c, k, l)`` of image ``m`` holds ``x_pad[m, c, i * stride + k, j * stride + l]``
+        for every output position ``(i, j)`` in row-major order; the last row is all ones,
+        the factor of the bias.
     """
-    view = _window_view(x_pad, height, width, stride, out_shape)
-    N, C = x_pad.shape[:2]
-    return view.reshape(N, C * height * width, out_shape[0] * out_shape[1])
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    n, C, H, W = x.shape
+    rows = C * kernel[0] * kernel[1]
+    x_pad = np.zeros((n, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+    x_pad[:, :, pad : pad + H, pad : pad + W] = x
+    windows = _window_view(x_pad, *kernel, stride, out_shape)
+    cols = np.empty((n, rows + 1, out_shape[0] * out_shape[1]), dtype=x.dtype)
+    np.copyto(cols[:, :rows].reshape(windows.shape), windows)
+    cols[:, rows] = 1
+    return cols
+
+
+def _geometry(x: np.ndarray, w: np.ndarray, conv_param: dict) -> tuple[tuple[int, int], int]:
+    """``((H', W'), values)``: the output size and the values of one image's im2col matrix."""
+    _, C, H, W = x.shape
+    _, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    out_shape = (1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride)
+    return out_shape, (C * HH * WW + 1) * out_shape[0] * out_shape[1]
 
 
 def conv_forward_fast(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict, *, threads: int = THREADS
 ) -> tuple[np.ndarray, tuple]:
     """Compute the forward pass of a convolutional layer without loops.
+
+    Each chunk of images is copied into its im2col matrix (`_columns`) and
+    multiplied by the filters, bias included: one GEMM per image.
 
     Parameters
     ----------
@@ -99,6 +207,8 @@ def conv_forward_fast(
         Biases, one per filter.
     conv_param : dict
         ``'stride'`` and ``'pad'`` (int), as in ``conv_forward_naive``.
+    threads : int, default THREADS
+        Most threads to use (for chunks of images, see `_run`).
 
     Returns
     -------
@@ -106,32 +216,59 @@ def conv_forward_fast(
         Output data, ``H' = 1 + (H + 2 * pad - HH) // stride`` and
         ``W' = 1 + (W + 2 * pad - WW) // stride``.
     cache : tuple
-        ``(x, w, b, conv_param, cols)`` where ``cols`` is the im2col matrix of
-        shape (N, C * HH * WW, H' * W') of the padded input.
+        ``(x, w, b, conv_param)``, as ``conv_forward_naive``'s: the backward
+        pass copies the im2col matrices again, a chunk at a time, rather than
+        keeping them all in memory.
     """
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    N, _, H, W = x.shape
-    F, _, HH, WW = w.shape
-    out_shape = (1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride)
-    cols = _columns(_pad(x, pad), HH, WW, stride, out_shape)
-    # (F, C*HH*WW) @ (N, C*HH*WW, H'*W') -> (N, F, H'*W'): one GEMM per image, no transpose
-    out = np.matmul(w.reshape(F, -1), cols)
-    out += b[:, None]
-    cache = (x, w, b, conv_param, cols)
-    return out.reshape(N, F, *out_shape), cache
+    N, F = x.shape[0], w.shape[0]
+    out_shape, values = _geometry(x, w, conv_param)
+    weights = np.concatenate((w.reshape(F, -1), b[:, None]), axis=1)  # bias times the row of ones
+    out = np.empty((N, F, out_shape[0] * out_shape[1]), dtype=np.result_type(x, w, b))
+
+    def task(chunk: slice) -> None:
+        cols = _columns(x[chunk], w.shape[2:], conv_param, out_shape)
+        # (F, C*HH*WW+1) @ (n, C*HH*WW+1, H'*W') -> (n, F, H'*W'): no transpose
+        np.matmul(weights, cols, out=out[chunk])
+
+    _run(task, _chunks(N, values), threads)
+    return out.reshape(N, F, *out_shape), (x, w, b, conv_param)
 
 
-def conv_backward_fast(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _overlap(offset: int, pad: int, stride: int, size: int, out_size: int) -> tuple[slice, slice]:
+    """Where the windows' pixel ``offset`` lands inside the unpadded input, along one axis.
+
+    Window ``i`` covers input position ``i * stride + offset - pad``.
+
+    Returns
+    -------
+    inside : slice
+        Those positions that fall inside ``range(size)`` (not in the padding).
+    windows : slice
+        The windows ``i`` (in ``range(out_size)``) they belong to, same length.
+    """
+    first = max(0, -((offset - pad) // stride))  # smallest i with i * stride + offset - pad >= 0
+    stop = min(out_size, (size - 1 + pad - offset) // stride + 1)
+    if stop <= first:
+        return slice(0, 0), slice(0, 0)
+    start = first * stride + offset - pad
+    return slice(start, start + (stop - 1 - first) * stride + 1, stride), slice(first, stop)
+
+
+def conv_backward_fast(
+    dout: np.ndarray, cache: tuple, *, threads: int = THREADS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compute the backward pass of a convolutional layer.
 
-    ``db`` is one reduction, ``dw`` and the gradient of the im2col matrix are
-    one batched matrix product each. That gradient is then added back into
-    the padded input (col2im) by a loop over the HH * WW kernel offsets
-    ``(kh, kw)`` only: for a fixed offset, the pixels
-    ``(i * stride + kh, j * stride + kw)`` touched by the different windows
-    are all distinct, so each iteration is one plain vectorized ``+=`` on a
-    strided slice, while overlapping windows (stride < kernel size) are
-    accumulated across iterations.
+    Each chunk of images is copied into its im2col matrix again
+    (`_columns`); ``dw`` and ``db`` come out of one batched matrix product
+    with it (``db`` from its row of ones), the gradient of the im2col matrix
+    out of another. That gradient is then added back into the input
+    (col2im) by a loop over the HH * WW kernel offsets ``(kh, kw)`` only: for
+    a fixed offset, the pixels ``(i * stride + kh - pad, j * stride + kw - pad)``
+    touched by the different windows are all distinct, so each iteration is
+    one plain vectorized ``+=`` on a strided slice (the part inside the
+    unpadded input, `_overlap`), while overlapping windows (stride < kernel
+    size) are accumulated across iterations.
 
     Parameters
     ----------
@@ -139,6 +276,8 @@ def conv_backward_fast(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.n
         Upstream gradient.
     cache : tuple
         As returned by ``conv_forward_fast``.
+    threads : int, default THREADS
+        Most threads to use (for chunks of images, see `_run`).
 
     Returns
     -------
@@ -149,26 +288,33 @@ def conv_backward_fast(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.n
     db : ndarray of shape (F,)
         Gradient with respect to ``b``.
     """
-    x, w, _, conv_param, cols = cache
+    x, w, _, conv_param = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     _, _, H_out, W_out = dout.shape
-    dout_cols = np.ascontiguousarray(dout).reshape(N, F, H_out * W_out)
-    db = np.sum(dout_cols, axis=(0, 2))
-    # sum over n of (F, H'*W') @ (H'*W', C*HH*WW)
-    dw = np.matmul(dout_cols, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    # (C*HH*WW, F) @ (N, F, H'*W') -> (N, C, HH, WW, H', W')
-    dcols = np.matmul(w.reshape(F, -1).T, dout_cols).reshape(N, C, HH, WW, H_out, W_out)
-    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
-    row_span, col_span = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
-    for kh in range(HH):
-        for kw in range(WW):
-            rows = slice(kh, kh + row_span, stride)
-            columns = slice(kw, kw + col_span, stride)
-            dx_pad[:, :, rows, columns] += dcols[:, :, kh, kw]
-    dx = np.ascontiguousarray(dx_pad[:, :, pad : pad + H, pad : pad + W])
-    return dx, dw, db
+    out_shape, values = _geometry(x, w, conv_param)
+    rows = C * HH * WW
+    dout_cols = dout.reshape(N, F, H_out * W_out)
+    w_cols = w.reshape(F, rows).T
+    per_image = np.empty((N, F, rows + 1), dtype=np.result_type(dout, x))
+    dx = np.zeros(x.shape, dtype=np.result_type(dout, w))
+
+    def task(chunk: slice) -> None:
+        cols = _columns(x[chunk], (HH, WW), conv_param, out_shape)
+        # (n, F, H'*W') @ (n, H'*W', C*HH*WW+1): dw and db of each image
+        np.matmul(dout_cols[chunk], cols.transpose(0, 2, 1), out=per_image[chunk])
+        # (C*HH*WW, F) @ (n, F, H'*W') -> (n, C, HH, WW, H', W')
+        dcols = np.matmul(w_cols, dout_cols[chunk]).reshape(-1, C, HH, WW, H_out, W_out)
+        for kh in range(HH):
+            rows_in, rows_out = _overlap(kh, pad, stride, H, H_out)
+            for kw in range(WW):
+                cols_in, cols_out = _overlap(kw, pad, stride, W, W_out)
+                dx[chunk, :, rows_in, cols_in] += dcols[:, :, kh, kw, rows_out, cols_out]
+
+    _run(task, _chunks(N, values), threads)
+    total = per_image.sum(axis=0)
+    return dx, total[:, :rows].reshape(w.shape), total[:, rows]
 
 
 def _offsets(x: np.ndarray, pool_param: dict, out_shape: tuple[int, int]) -> list[np.ndarray]:
@@ -188,19 +334,20 @@ def _offsets(x: np.ndarray, pool_param: dict, out_shape: tuple[int, int]) -> lis
     ]
 
 
-def _largest(views: list[np.ndarray]) -> np.ndarray:
-    """Elementwise maximum of the offset views: the max over each window.
+def _largest(views: list[np.ndarray], out: np.ndarray) -> None:
+    """Write the elementwise maximum of the offset views, the max over each window, into ``out``.
 
     One ``np.maximum`` per window offset (pool_height * pool_width of them),
     each over all the windows; NaN propagates as with ``np.max``.
     """
-    out = views[0].copy()
+    np.copyto(out, views[0])
     for view in views[1:]:
         np.maximum(out, view, out=out)
-    return out
 
 
-def max_pool_forward_fast(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray, tuple]:
+def max_pool_forward_fast(
+    x: np.ndarray, pool_param: dict, *, threads: int = THREADS
+) -> tuple[np.ndarray, tuple]:
     """Compute the forward pass of a max-pooling layer without loops over the data.
 
     Parameters
@@ -210,6 +357,8 @@ def max_pool_forward_fast(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray, 
     pool_param : dict
         ``'pool_height'``, ``'pool_width'`` and ``'stride'`` (int), as in
         ``max_pool_forward_naive``. No padding.
+    threads : int, default THREADS
+        Most threads to use (for chunks of images, see `_run`).
 
     Returns
     -------
@@ -220,12 +369,17 @@ def max_pool_forward_fast(x: np.ndarray, pool_param: dict) -> tuple[np.ndarray, 
         ``(x, pool_param, out)``.
     """
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    out_shape = (1 + (x.shape[2] - ph) // stride, 1 + (x.shape[3] - pw) // stride)
-    out = _largest(_offsets(x, pool_param, out_shape))
+    N, C, H, W = x.shape
+    out = np.empty((N, C, 1 + (H - ph) // stride, 1 + (W - pw) // stride), dtype=x.dtype)
+
+    def task(chunk: slice) -> None:
+        _largest(_offsets(x[chunk], pool_param, out.shape[2:]), out[chunk])
+
+    _run(task, _chunks(N, x[0].size), threads)
     return out, (x, pool_param, out)
 
 
-def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
+def max_pool_backward_fast(dout: np.ndarray, cache: tuple, *, threads: int = THREADS) -> np.ndarray:
     """Compute the backward pass of a max-pooling layer without loops over the data.
 
     Each window's upstream gradient goes to its maximum, the first one in
@@ -242,6 +396,8 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
         Upstream gradient.
     cache : tuple
         ``(x, pool_param, out)`` as returned by ``max_pool_forward_fast``.
+    threads : int, default THREADS
+        Most threads the comparison masks use (for chunks of images, see `_run`).
 
     Returns
     -------
@@ -251,33 +407,58 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
     x, pool_param, out = cache
     stride = pool_param["stride"]
     if stride >= pool_param["pool_height"] and stride >= pool_param["pool_width"]:
-        dx = _masked(dout, x, pool_param, out)
+        dx = _masked(dout, x, pool_param, out, threads)
         if dx is not None:
             return dx
     return _routed(dout, x, pool_param)
 
 
-def _masked(dout: np.ndarray, x: np.ndarray, pool_param: dict, out: np.ndarray) -> np.ndarray | None:
+def _masked(
+    dout: np.ndarray, x: np.ndarray, pool_param: dict, out: np.ndarray, threads: int
+) -> np.ndarray | None:
     """Max-pool gradient of non-overlapping windows by comparison with the maximum.
 
-    For each window offset, the pixels equal to their window's maximum get the
-    window's upstream gradient. Returns None when some window holds its
-    maximum more than once or is NaN (the masks then hit more or fewer pixels
-    than there are windows): the tie rule needs ``_routed``.
+    For each column offset ``kw`` of the windows, the pixels equal to their
+    window's maximum get the window's upstream gradient. One column offset
+    covers every row of every window at once, compared with the maximum and
+    gradient repeated ``pool_height`` times along H, so that when the windows
+    tile the input the arrays line up into one-dimensional passes. Returns None
+    when some window holds its maximum more than once or is NaN (the masks then
+    hit more or fewer pixels than there are windows): the tie rule needs
+    ``_routed``.
     """
-    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))  # pixels in no window stay 0
-    sources = _offsets(x, pool_param, out.shape[2:])
-    targets = _offsets(dx, pool_param, out.shape[2:])
-    finite = bool(np.isfinite(dout).all())  # then dout * mask is 0 off the maxima
-    hits = 0
-    for view, target in zip(sources, targets, strict=True):
-        mask = view == out
-        hits += np.count_nonzero(mask)
-        if finite:
-            np.multiply(dout, mask, out=target)
-        else:
-            np.copyto(target, dout, where=mask)
-    return dx if hits == out.size and np.all(out == out) else None
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, _, H_out, W_out = out.shape
+    # Windows that tile x leave no pixel out and every pixel of every window is written
+    # below: no zero-filling needed. Elsewhere pixels outside windows stay 0.
+    tiles = stride == ph == pw and x.shape[2:] == (ph * H_out, pw * W_out)
+    dx = (np.empty if tiles else np.zeros)(x.shape, dtype=np.result_type(dout, x))
+
+    def columns(a: np.ndarray, writeable: bool = False) -> np.ndarray:
+        """Element ``[kw, n, c, i, kh, j]`` is ``a[n, c, i * stride + kh, j * stride + kw]``."""
+        windows = _window_view(a, ph, pw, stride, (H_out, W_out), writeable)
+        return windows.transpose(3, 0, 1, 4, 2, 5)
+
+    def task(chunk: slice) -> bool:
+        """Route the chunk's gradient; say whether each of its windows had one maximum."""
+        sources, targets = columns(x[chunk]), columns(dx[chunk], writeable=True)
+        shape = sources.shape[1:]  # (n, C, H', ph, W')
+        largest = np.repeat(out[chunk], ph, axis=2).reshape(shape)
+        upstream = np.repeat(dout[chunk], ph, axis=2).reshape(shape)
+        finite = bool(np.isfinite(dout[chunk]).all())  # then upstream * mask is 0 off the maxima
+        mask = np.empty(shape, dtype=bool)
+        hits = 0
+        for view, target in zip(sources, targets, strict=True):
+            np.equal(view, largest, out=mask)
+            hits += np.count_nonzero(mask)
+            if finite:
+                np.multiply(upstream, mask, out=target)
+            else:
+                target[...] = np.where(mask, upstream, 0)  # inf * 0 would be NaN
+        # Without NaN every window has a pixel equal to its maximum: one hit each, or a tie.
+        return hits == out[chunk].size and bool(np.all(out[chunk] == out[chunk]))
+
+    return dx if all(_run(task, _chunks(N, x[0].size), threads)) else None
 
 
 def _routed(dout: np.ndarray, x: np.ndarray, pool_param: dict) -> np.ndarray:
