@@ -14,15 +14,16 @@ import torch.nn.functional as nnf
 from autograder.results import Status
 from tests.conftest import SOLUTIONS
 from tests.exercises.oracles import (
+    FAST_RTOL,
     assert_close,
     assert_stub_raises,
     numerical_gradient,
     solution,
     to_torch,
+    torch_conv,
 )
 from tests.exercises.planted import Bug, planted_bug_test
 
-FAST_RTOL = 1e-12  # the fast layers sum the same terms in another order
 conv, FAST = solution("conv"), solution("_fast_conv")
 
 
@@ -57,13 +58,6 @@ def conv_data(case, seed=0):
     W_out = 1 + (W + 2 * pad - WW) // stride
     dout = rng.standard_normal((N, F_, H_out, W_out))
     return x, w, b, {"stride": stride, "pad": pad}, dout
-
-
-def torch_conv(x, w, b, conv_param, dout):
-    xt, wt, bt = (to_torch(a, grad=True) for a in (x, w, b))
-    out = nnf.conv2d(xt, wt, bt, stride=conv_param["stride"], padding=conv_param["pad"])
-    out.backward(to_torch(dout))
-    return out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
 @pytest.mark.parametrize("impl", CONV_IMPLS)

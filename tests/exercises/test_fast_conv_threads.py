@@ -19,14 +19,9 @@ import pytest
 import threadpoolctl
 import torch.nn.functional as nnf
 
-from tests.exercises.test_references_softmax_optim_conv import (
-    FAST,
-    FAST_RTOL,
-    assert_close,
-    conv,
-    to_torch,
-    torch_conv,
-)
+from tests.exercises.oracles import FAST_RTOL, assert_close, solution, to_torch, torch_conv
+
+conv, FAST = solution("conv"), solution("_fast_conv")
 
 THREADS = 3
 """More threads than this machine's two cores."""
