@@ -384,7 +384,6 @@ def check_speed(session: Session) -> None:
     check_vectorized_speed(
         session,
         function,
-        "softmax_loss_naive",
         "loss_grad",
         SPEED_SIZES,
         LOOP_CALLS,

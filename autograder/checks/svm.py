@@ -190,7 +190,6 @@ def check_speed(session: Session) -> None:
     check_vectorized_speed(
         session,
         "svm_loss_vectorized",
-        "svm_loss_naive",
         "loss_dW",
         SPEED_SIZES,
         LOOP_CALLS,
