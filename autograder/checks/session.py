@@ -243,6 +243,15 @@ class Session:
         of ``order`` (an ndarray of shape (epochs, N)); return the losses."""
         return self._run.child().loop(method, x, y, order, batch_size, seconds=self._check.seconds)
 
+    def each(self, target: str, args: tuple[Any, ...], vary: int, pick: int | None = None) -> Any:
+        """Call the student's ``target(*args)`` once per row of ``args[vary]`` (an
+        ndarray of shape (P, ...)), the row in that argument's place, in one
+        request (a numerical gradient's points); return element ``pick`` of each
+        result (all of it when None), stacked. Each row has the check's limit: the
+        request, their sum (and the exercise's budget)."""
+        rows = len(args[vary])
+        return self._run.child().each(target, args, vary, pick, seconds=self._check.seconds * rows)
+
     def expected(self, key: str, compute: Callable[[], Any]) -> Any:
         """The expected value ``key`` of this check, from the store or ``compute()``."""
         return self._run.expectations.get(f"{self.id}/{key}", compute)

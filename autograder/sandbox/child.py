@@ -2,7 +2,7 @@
 
 A request is one JSON line on the request pipe, built only by ``Child``'s
 typed methods (``call``, ``call_keeping``, ``new``, ``get``, ``set``,
-``loop``, ``seed``); array arguments are ``.npy`` files with unguessable
+``loop``, ``each``, ``seed``); array arguments are ``.npy`` files with unguessable
 names in the run's exchange folder. The reply (a JSON header line, then the
 result arrays as ``.npy`` bytes) is parsed by ``autograder.sandbox.reply``;
 anything malformed stops the run with the student's ``invalid output``.
@@ -373,6 +373,12 @@ class Child:
         budget = LOOP_HEADER_BYTES + 8 * batches
         args = (x, y, order, int(batch_size))
         return self._exchange("loop", method, args, {}, seconds, result_bytes=budget)
+
+    def each(self, target: str, args: tuple[Any, ...], vary: int, pick: int | None, *, seconds: float) -> Any:
+        """Call ``target(*args)`` once per row of ``args[vary]``, the row in its place,
+        in one request; return element ``pick`` of each result (all of it when
+        None), stacked: ndarray of shape (rows, ...)."""
+        return self._exchange("each", target, args, {}, seconds, {"vary": int(vary), "pick": pick})
 
     def seed(self, value: int, *, seconds: float) -> None:
         """Seed NumPy's global generator in the child (``np.random.seed``)."""

@@ -15,6 +15,8 @@ on the student's code:
 - ``new``: construct an instance and keep it under a handle.
 - ``get`` / ``set``: read or write an attribute of a handle.
 - ``loop``: call a method once per mini-batch of given arrays (training).
+- ``each``: call a function once per row of one argument (a numerical
+  gradient's points), and stack one element of each result.
 - ``seed``: seed NumPy's global generator (student code may draw from it).
 
 Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
@@ -165,6 +167,8 @@ class Harness:
             return None
         if op == "loop":
             return self.loop(self.resolve(request["target"]), *args)
+        if op == "each":
+            return self.each(self.resolve(request["target"]), args, kwargs, request["vary"], request["pick"])
         raise ValueError(f"unknown operation {op!r}")
 
     def keep(self, result, keep):
@@ -190,6 +194,25 @@ class Harness:
                 batch = epoch[start : start + batch_size]
                 losses.append(float(method(x[batch], y[batch])))
         return np.asarray(losses, dtype=np.float64)
+
+    def each(self, function, args, kwargs, vary, pick):
+        """Call ``function`` once per row of ``args[vary]`` (a fresh copy of the row
+        in its place), in order; return element ``pick`` of every result
+        (the whole result when ``pick`` is None), stacked."""
+        results = []
+        for point in args[vary]:
+            value = function(*args[:vary], point.copy(), *args[vary + 1 :], **kwargs)
+            if pick is not None:
+                if not isinstance(value, tuple) or not 0 <= pick < len(value):
+                    raise Refused(f"a {type(value).__name__}, not a tuple with an element {pick}")
+                value = value[pick]
+            array = np.array(value, copy=True)
+            if array.dtype.kind not in "biuf":
+                raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
+            if results and array.shape != results[0].shape:
+                raise Refused(f"shape {array.shape} at one point and {results[0].shape} at another")
+            results.append(array)
+        return np.stack(results)
 
     def where(self, error):
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.path]
