@@ -49,7 +49,7 @@ from autograder.sandbox.reply import (
 from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
 
 LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
-EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
+EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own after its reply channel closed
 BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
 
 _FAULTS = {
@@ -253,7 +253,8 @@ class Child:
             self._sample_peak()
             os.close(self._request_w)
             if self._proc.returncode is None:
-                self._reap(wait_seconds=EXIT_GRACE_SECONDS)
+                # nothing in the child is worth an exit: every reply is read, and
+                # its interpreter's teardown (~0.1 s) would be waited for
                 self._kill_group()
                 self._reap()
             self._drain.join(timeout=1.0)
