@@ -83,7 +83,7 @@ class ExerciseRun:
         self.limits = Limits.for_mode(mode)
         self.deadline = time.monotonic() + self.limits.wall_seconds
         self.expectations = expectations
-        self._stand_in: StudentStandIn | None = None
+        self._reference: ModuleType | StudentStandIn | None = None
         self.banned_attempts: set[str] = set()
         self.waited = 0.0
         self.peak_rss = 0
@@ -132,12 +132,14 @@ class ExerciseRun:
 
     def reference(self) -> ModuleType | StudentStandIn:
         """The exercise's reference module; in a student release, the student's
-        own code stands in (expected values then come from the store)."""
-        if solutions_dir() is None:
-            if self._stand_in is None:
-                self._stand_in = StudentStandIn(self.child, CHECK_SECONDS)
-            return self._stand_in
-        return load_reference(self.exercise.id)
+        own code stands in (expected values then come from the store). Found
+        once per run: checks ask for it hundreds of times."""
+        if self._reference is None:
+            if solutions_dir() is None:
+                self._reference = StudentStandIn(self.child, CHECK_SECONDS)
+            else:
+                self._reference = load_reference(self.exercise.id)
+        return self._reference
 
     def dataset(self, name: str) -> datasets.Dataset:
         """Load the dataset ``name`` once, downloading it into the user's cache
