@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.checks.base import CheckFailed
-from autograder.checks.compare import assert_close
+from autograder.checks.compare import as_array, as_tuple, assert_close
 from autograder.checks.session import Session
 from autograder.results import Status
 
@@ -74,6 +74,7 @@ class Batched:
     given (the student's code, in one sandbox request: ``Session.each``)."""
 
     losses: Callable[[list[np.ndarray]], np.ndarray]
+
 
 Anchor = Callable[[list[np.ndarray]], np.ndarray]
 """``anchor(points) -> values``: the reference's loss at each point."""
@@ -260,6 +261,30 @@ def require_anchored(
             f"{numeric[chosen[worst]]:.8g} (relative error {errors[worst]:.2e})",
             hint=ANCHOR_HINT,
         )
+
+
+def loss_at_points(session: Session, function: str, args: tuple, subjects: tuple[str, str, str]) -> Batched:
+    """The loss of the student's ``function(*args) -> (loss, grad)`` at many values of
+    ``args[0]``, in one sandbox request (``Session.each``); every answer is
+    validated as a single call's would be.
+
+    Parameters
+    ----------
+    subjects : (str, str, str)
+        How the call, its loss and its gradient are named in messages.
+    """
+    call, loss_name, grad_name = subjects
+
+    def losses(points: list[np.ndarray]) -> np.ndarray:
+        count = len(points)
+        got = as_tuple(call, session.each(function, (np.stack(points), *args[1:]), 0), 2)
+        as_array(grad_name, got[1], (count, *args[0].shape), kinds="f")
+        loss = got[0]
+        if isinstance(loss, np.ndarray) and loss.ndim > 1 and loss.size == count:
+            loss = loss.reshape(count)  # one-element arrays, as a single call accepts
+        return as_array(loss_name, loss, (count,))
+
+    return Batched(losses)
 
 
 def anchored(session: Session, key: str, reference: Loss) -> Anchor:

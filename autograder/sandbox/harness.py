@@ -197,21 +197,28 @@ class Harness:
 
     def each(self, function, args, kwargs, vary, pick):
         """Call ``function`` once per row of ``args[vary]`` (a fresh copy of the row
-        in its place), in order; return element ``pick`` of every result
-        (the whole result when ``pick`` is None), stacked."""
-        results = []
+        in its place), in order; return element ``pick`` of every result (the
+        whole result when ``pick`` is None), stacked: a tuple of results gives
+        the tuple of its elements stacked."""
+        results, layouts = [], []
         for point in args[vary]:
             value = function(*args[:vary], point.copy(), *args[vary + 1 :], **kwargs)
             if pick is not None:
                 if not isinstance(value, tuple) or not 0 <= pick < len(value):
                     raise Refused(f"a {type(value).__name__}, not a tuple with an element {pick}")
                 value = value[pick]
-            array = np.array(value, copy=True)
-            if array.dtype.kind not in "biuf":
-                raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
-            if results and array.shape != results[0].shape:
-                raise Refused(f"shape {array.shape} at one point and {results[0].shape} at another")
-            results.append(array)
+            if isinstance(value, tuple):
+                parts = tuple(numbers(part) for part in value)
+                layout = ("tuple", [part.shape for part in parts])
+            else:
+                parts = numbers(value)
+                layout = ("array", parts.shape)
+            if layouts and layout != layouts[0]:
+                raise Refused(f"results laid out as {layout} at one point and {layouts[0]} at another")
+            results.append(parts)
+            layouts.append(layout)
+        if layouts[0][0] == "tuple":
+            return tuple(np.stack([parts[k] for parts in results]) for k in range(len(layouts[0][1])))
         return np.stack(results)
 
     def where(self, error):
@@ -254,6 +261,14 @@ class Harness:
         reply["id"] = request["id"]
         reply["banned"] = sorted(set(self.blocker.attempts))
         return reply, payloads
+
+
+def numbers(value):
+    """``value`` as a new array of numbers, or ``Refused``."""
+    array = np.array(value, copy=True)
+    if array.dtype.kind not in "biuf":
+        raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
+    return array
 
 
 def text_of(value):

@@ -39,6 +39,15 @@ def ragged(x):
     return (np.zeros(len(seen) % 2 + 1),) if seen.append(0) is None else None
 
 
+def pair(x):
+    return x.sum(), 2 * x
+
+
+def pair_then_array(x):
+    seen.append(1)
+    return (x.sum(), x) if len(seen) % 2 else x
+
+
 def listed(x):
     return [x, x]
 
@@ -81,17 +90,25 @@ def test_each_row_is_evaluated_in_order_on_a_fresh_copy(child):
     assert np.array_equal(got, np.column_stack([order, np.ones(4), rows.sum(axis=1)]))
 
 
+def test_tuple_results_come_back_as_the_tuple_of_their_elements_stacked(child):
+    rows = np.arange(6.0).reshape(3, 2)
+    sums, doubled = child.each("pair", (rows,), 0, None, seconds=SECONDS)
+    assert np.array_equal(sums, [1.0, 5.0, 9.0]) and np.array_equal(doubled, 2 * rows)
+
+
 @pytest.mark.parametrize(
-    ("target", "words"),
+    ("target", "pick", "words"),
     [
-        ("ragged", "at one point and"),
-        ("listed", "not a tuple with an element 0"),
-        ("textual", "not numbers"),
+        ("ragged", 0, "at one point and"),
+        ("pair_then_array", None, "at one point and"),
+        ("listed", 0, "not a tuple with an element 0"),
+        ("textual", 0, "not numbers"),
+        ("textual", None, "not numbers"),
     ],
 )
-def test_unusable_results_are_invalid_output(child, target, words):
+def test_unusable_results_are_invalid_output(child, target, pick, words):
     with pytest.raises(StudentFault) as fault:
-        child.each(target, (np.zeros((3, 2)),), 0, 0, seconds=SECONDS)
+        child.each(target, (np.zeros((3, 2)),), 0, pick, seconds=SECONDS)
     assert fault.value.status is Status.INVALID_OUTPUT
     assert words in fault.value.message
 
