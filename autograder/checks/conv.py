@@ -178,7 +178,7 @@ CONV_CASES = (
 )
 """Visible convolutions. The largest has 2 * 4 * 5 * 6 = 240 outputs of 27
 products each. The numerical-gradient checks run about 800 forwards of the
-2nd and 3rd cases; a six-loop solution (loops over n, f, i, j, c and the
+2nd and 3rd cases (in six sandbox requests); a six-loop solution (loops over n, f, i, j, c and the
 kernel) takes 3 s for the whole exercise, far under the 120 s budget.
 N != F everywhere, so that a db summed over the wrong axes has the wrong shape."""
 
