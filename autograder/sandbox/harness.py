@@ -28,6 +28,7 @@ exists. The grader validates all of it (``autograder.sandbox.reply``).
 Student exceptions are reported, never raised.
 """
 
+import copy
 import ctypes
 import errno
 import importlib.util
@@ -197,12 +198,14 @@ class Harness:
 
     def each(self, function, args, kwargs, vary, pick):
         """Call ``function`` once per row of ``args[vary]`` (a fresh copy of the row
-        in its place), in order; return element ``pick`` of every result (the
+        in its place, fresh copies of the other arguments, as separate calls
+        would get), in order; return element ``pick`` of every result (the
         whole result when ``pick`` is None), stacked: a tuple of results gives
         the tuple of its elements stacked."""
         results, layouts = [], []
         for point in args[vary]:
-            value = function(*args[:vary], point.copy(), *args[vary + 1 :], **kwargs)
+            before, after = copy.deepcopy(args[:vary]), copy.deepcopy(args[vary + 1 :])
+            value = function(*before, point.copy(), *after, **copy.deepcopy(kwargs))
             if pick is not None:
                 if not isinstance(value, tuple) or not 0 <= pick < len(value):
                     raise Refused(f"a {type(value).__name__}, not a tuple with an element {pick}")

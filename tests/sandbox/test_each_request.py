@@ -1,8 +1,9 @@
 """The ``each`` request: a numerical gradient's points in one sandbox call.
 
-Directly on a ``Child``: the rows are evaluated in order, each on a fresh
-copy, and whatever the student's code returns that the grader could not use
-is refused in the child's reply. Through ``grade``: the conv exercise's
+Directly on a ``Child``: the rows are evaluated in order, each with fresh
+copies of every argument, as separate calls would be, and whatever the
+student's code returns that the grader could not use is refused in the
+child's reply. Through ``grade``: the conv exercise's
 gradient checks, which send their points this way, still catch a backward
 that is not the derivative of the forward, and a forward that answers nudged
 inputs from a cache.
@@ -37,6 +38,12 @@ def forward(x, scale):
 
 def ragged(x):
     return (np.zeros(len(seen) % 2 + 1),) if seen.append(0) is None else None
+
+
+def consuming(x, scale, options):
+    step = options.pop("step")  # separate calls each get their own arguments
+    scale *= 2.0
+    return x * scale.sum() + step, options
 
 
 def pair(x):
@@ -88,6 +95,12 @@ def test_each_row_is_evaluated_in_order_on_a_fresh_copy(child):
     got = child.each("forward", (rows, 2.0), 0, 0, seconds=SECONDS)
     order = [2.0, 4.0, 6.0, 8.0]  # the k-th call of the module saw len(seen) == k
     assert np.array_equal(got, np.column_stack([order, np.ones(4), rows.sum(axis=1)]))
+
+
+def test_every_row_gets_fresh_copies_of_the_other_arguments(child):
+    rows = np.arange(6.0).reshape(3, 2)
+    got = child.each("consuming", (rows, np.ones(2), {"step": 1.0}), 0, 0, seconds=SECONDS)
+    assert np.array_equal(got, rows * 4.0 + 1.0)
 
 
 def test_tuple_results_come_back_as_the_tuple_of_their_elements_stacked(child):
