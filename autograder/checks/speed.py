@@ -39,11 +39,12 @@ fastest counts, as in ``timeit``."""
 BASELINE_SHARE = 8
 """The loop baseline runs this fraction (1/8) of its calls and counts its
 time 8 times: every call is the same call on the same operand, so the time is
-linear in their number (full and sampled baselines measured 1.05-1.44 s and
-1.08-1.37 s for kNN's 800,000 calls, five best-of-3 runs each, on a loaded
-machine). Timed next to the student's call as before, it sees the same load;
-a shorter sample catches less of a load burst, so if anything it is the
-stricter of the two."""
+linear in their number. Measured for kNN's 800,000 calls on a loaded
+machine, five best-of-3 runs each: full 1.05-1.44 s (spread 11 %), sampled
+1.08-1.37 s (8 %). It is still timed beside the student's call, on each
+repetition's input, so both sides see the same load; the sample (about
+60 ms for kNN, 10 ms for the linear classifiers) stays longer than the
+student's timed call it is compared with."""
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
