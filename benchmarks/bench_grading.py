@@ -26,9 +26,10 @@ Run from the repository root::
 
     python benchmarks/bench_grading.py [--copies 40] [--repeat 5] [--data-dir DIR]
 
-Takes about ``copies * 12`` seconds on two cores (the batch dominates; use
-``--copies 4`` for a quick look). The MLP and kNN checks need the datasets
-(``--data-dir``, default ``../shared/datasets``).
+Takes about 20 s plus ``copies * 10`` to ``copies * 20`` seconds on two cores
+(the batch, run twice, dominates; use ``--copies 4`` for a quick look). The
+MLP and kNN checks need the datasets (``--data-dir``, default
+``../shared/datasets``).
 """
 
 from __future__ import annotations
