@@ -24,7 +24,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
-from autograder.checks.gradcheck import anchored, check_gradient
+from autograder.checks.gradcheck import Batched, anchored, check_gradient
 from autograder.checks.session import Session
 from autograder.references import load_reference
 from autograder.results import Status
@@ -178,7 +178,7 @@ CONV_CASES = (
 )
 """Visible convolutions. The largest has 2 * 4 * 5 * 6 = 240 outputs of 27
 products each. The numerical-gradient checks run about 800 forwards of the
-2nd and 3rd cases; a six-loop solution (loops over n, f, i, j, c and the
+2nd and 3rd cases (in six sandbox requests); a six-loop solution (loops over n, f, i, j, c and the
 kernel) takes 3 s for the whole exercise, far under the 120 s budget.
 N != F everywhere, so that a db summed over the wrong axes has the wrong shape."""
 
@@ -593,9 +593,9 @@ def conv_gradient(session: Session, case: ConvCase, visibility: str) -> None:
 
     inputs = {"x": x, "w": w, "b": b}
 
-    def student(name: str) -> Callable[[np.ndarray], float]:
-        forward = student_conv_forward
-        return lambda v: float(np.sum(forward(session, case, *{**inputs, name: v}.values())[0] * dout))
+    def student(name: str) -> Batched:
+        args = (x, w, b, case.param)
+        return forward_losses(session, "conv_forward_naive", args, list(inputs).index(name), case, dout)
 
     def reference(name: str) -> Callable[[np.ndarray], float]:
         forward = session.reference.conv_forward_naive
@@ -614,6 +614,23 @@ def conv_gradient(session: Session, case: ConvCase, visibility: str) -> None:
         for name, grad in zip(inputs, (dx, dw, db), strict=True)
     )
     session.record(max_relative_error=worst)
+
+
+def forward_losses(
+    session: Session, target: str, args: tuple, vary: int, case: ConvCase | PoolCase, dout: np.ndarray
+) -> Batched:
+    """The loss ``sum(out * dout)`` of the student's forward ``target(*args)`` at
+    many values of ``args[vary]``, in one sandbox request (``Session.each``);
+    every output is validated like a single forward's."""
+
+    def losses(points: list[np.ndarray]) -> np.ndarray:
+        values = (*args[:vary], np.stack(points), *args[vary + 1 :])
+        got = session.each(target, values, vary, pick=0)
+        subject = f"out of {target}, {case.label}, at the numerical gradient's points"
+        outs = as_array(subject, got, (len(points), *case.out_shape()), kinds="f")
+        return np.array([float(np.sum(out * dout)) for out in outs])
+
+    return Batched(losses)
 
 
 def pool_cache(session: Session, case: PoolCase, x: np.ndarray) -> Kept:
@@ -652,7 +669,7 @@ def pool_gradient(session: Session, case: PoolCase, visibility: str) -> None:
     worst = check_gradient(
         f"dx of max_pool_backward_naive, {case.label}",
         dx,
-        lambda v: float(np.sum(student_pool_forward(session, case, v)[0] * dout)),
+        forward_losses(session, "max_pool_forward_naive", (x, case.param), 0, case, dout),
         x,
         session.rng,
         anchor=anchored(session, "x", lambda v: float(np.sum(reference(v, case.param)[0] * dout))),

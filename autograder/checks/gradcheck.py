@@ -1,9 +1,9 @@
 """Numerical gradient checks: float64 centred differences, named worst element.
 
 One helper serves every exercise: pass the analytic gradient, a function that
-evaluates the loss at a perturbed copy of the input (it may call the student's
-code in the sandbox), and the point; full for small inputs, sampled
-coordinates for large ones, plus a few random directions.
+evaluates the loss at a perturbed copy of the input (or, ``Batched``, at all
+the perturbed copies in one sandbox call), and the point; full for small
+inputs, sampled coordinates for large ones, plus a few random directions.
 
 When the loss is the student's own function, its numerical gradient proves
 nothing by itself: a loss that recognizes a nudged copy of an input it has
@@ -18,11 +18,12 @@ loss must answer the same at the same input across calls.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from autograder.checks.base import CheckFailed
-from autograder.checks.compare import assert_close
+from autograder.checks.compare import as_array, as_tuple, assert_close
 from autograder.checks.session import Session
 from autograder.results import Status
 
@@ -64,6 +65,17 @@ ANCHOR_HINT = (
 )
 
 Loss = Callable[[np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A loss evaluated at every point of a check in one go: ``losses(points) ->
+    values``, ndarray of shape (len(points),), the points evaluated in the order
+    given (the student's code, in one sandbox request: ``Session.each``)."""
+
+    losses: Callable[[list[np.ndarray]], np.ndarray]
+
+
 Anchor = Callable[[list[np.ndarray]], np.ndarray]
 """``anchor(points) -> values``: the reference's loss at each point."""
 
@@ -92,14 +104,20 @@ def directions(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[list[n
 
 
 def numerical_gradient(
-    loss: Loss, x: np.ndarray, units: list[np.ndarray], order: np.ndarray, step: float = STEP
-) -> tuple[np.ndarray, np.ndarray]:
+    loss: Loss | Batched,
+    x: np.ndarray,
+    units: list[np.ndarray],
+    order: np.ndarray,
+    again: bool = False,
+    step: float = STEP,
+) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Centred differences of ``loss`` at ``x`` along ``units``.
 
     Parameters
     ----------
-    loss : callable
-        ``loss(x_perturbed) -> float``; must not keep a reference to its input.
+    loss : callable or Batched
+        ``loss(x_perturbed) -> float``, which must not keep a reference to its
+        input, or the same at all the points in one go.
     x : ndarray of shape S
         The point, float64.
     units : list of ndarray of shape S
@@ -107,18 +125,30 @@ def numerical_gradient(
     order : ndarray of shape (2 * len(units),)
         The order in which the points ``x + step * u`` (even entries) and
         ``x - step * u`` (odd entries) are evaluated.
+    again : bool
+        Whether ``loss`` is evaluated at a copy of ``x`` too, after the others.
 
     Returns
     -------
     slopes : ndarray of shape (len(units),)
     values : ndarray of shape (len(units), 2)
         The loss at ``x + step * u`` and ``x - step * u``.
+    at_x : float or None
+        The loss at the copy of ``x`` (None unless ``again``).
     """
+    wanted = [int(k) for k in order] + ([-1] if again else [])
+
+    def at(k: int) -> np.ndarray:
+        return x.copy() if k < 0 else point(x, units, k, step)
+
+    if isinstance(loss, Batched):
+        answers = np.asarray(loss.losses([at(k) for k in wanted]), dtype=np.float64)
+    else:  # one point at a time: a large input's copies are never all held at once
+        answers = np.array([loss(at(k)) for k in wanted], dtype=np.float64)
     values = np.empty(2 * len(units))
-    for k in order:
-        values[k] = loss(point(x, units, int(k), step))
+    values[order] = answers[: len(order)]
     values = values.reshape(-1, 2)
-    return (values[:, 0] - values[:, 1]) / (2 * step), values
+    return (values[:, 0] - values[:, 1]) / (2 * step), values, float(answers[-1]) if again else None
 
 
 def point(x: np.ndarray, units: list[np.ndarray], k: int, step: float = STEP) -> np.ndarray:
@@ -134,7 +164,7 @@ def relative_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def check_gradient(
     subject: str,
     analytic: np.ndarray,
-    loss: Loss,
+    loss: Loss | Batched,
     x: np.ndarray,
     rng: np.random.Generator,
     rtol: float = RTOL,
@@ -166,9 +196,9 @@ def check_gradient(
     x = np.asarray(x, dtype=np.float64)
     units, labels = directions(x.shape, rng)
     order = rng.permutation(2 * len(units))
-    numeric, values = numerical_gradient(loss, x, units, order)
+    numeric, values, again = numerical_gradient(loss, x, units, order, again=at_x is not None)
     if at_x is not None:
-        require_repeatable(subject, at_x, loss(x.copy()))
+        require_repeatable(subject, at_x, again)
     if anchor is not None:
         require_anchored(subject, values, numeric, units, labels, x, anchor, rng, rtol)
     picked = np.array([float(np.sum(analytic * unit)) for unit in units])
@@ -231,6 +261,30 @@ def require_anchored(
             f"{numeric[chosen[worst]]:.8g} (relative error {errors[worst]:.2e})",
             hint=ANCHOR_HINT,
         )
+
+
+def loss_at_points(session: Session, function: str, args: tuple, subjects: tuple[str, str, str]) -> Batched:
+    """The loss of the student's ``function(*args) -> (loss, grad)`` at many values of
+    ``args[0]``, in one sandbox request (``Session.each``); every answer is
+    validated as a single call's would be.
+
+    Parameters
+    ----------
+    subjects : (str, str, str)
+        How the call, its loss and its gradient are named in messages.
+    """
+    call, loss_name, grad_name = subjects
+
+    def losses(points: list[np.ndarray]) -> np.ndarray:
+        count = len(points)
+        got = as_tuple(call, session.each(function, (np.stack(points), *args[1:]), 0), 2)
+        as_array(grad_name, got[1], (count, *args[0].shape), kinds="f")
+        loss = got[0]
+        if isinstance(loss, np.ndarray) and loss.ndim > 1 and loss.size == count:
+            loss = loss.reshape(count)  # one-element arrays, as a single call accepts
+        return as_array(loss_name, loss, (count,))
+
+    return Batched(losses)
 
 
 def anchored(session: Session, key: str, reference: Loss) -> Anchor:

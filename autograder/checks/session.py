@@ -83,7 +83,7 @@ class ExerciseRun:
         self.limits = Limits.for_mode(mode)
         self.deadline = time.monotonic() + self.limits.wall_seconds
         self.expectations = expectations
-        self._stand_in: StudentStandIn | None = None
+        self._reference: ModuleType | StudentStandIn | None = None
         self.banned_attempts: set[str] = set()
         self.waited = 0.0
         self.peak_rss = 0
@@ -132,12 +132,14 @@ class ExerciseRun:
 
     def reference(self) -> ModuleType | StudentStandIn:
         """The exercise's reference module; in a student release, the student's
-        own code stands in (expected values then come from the store)."""
-        if solutions_dir() is None:
-            if self._stand_in is None:
-                self._stand_in = StudentStandIn(self.child, CHECK_SECONDS)
-            return self._stand_in
-        return load_reference(self.exercise.id)
+        own code stands in (expected values then come from the store). Found
+        once per run: checks ask for it hundreds of times."""
+        if self._reference is None:
+            if solutions_dir() is None:
+                self._reference = StudentStandIn(self.child, CHECK_SECONDS)
+            else:
+                self._reference = load_reference(self.exercise.id)
+        return self._reference
 
     def dataset(self, name: str) -> datasets.Dataset:
         """Load the dataset ``name`` once, downloading it into the user's cache
@@ -242,6 +244,15 @@ class Session:
         """Call ``method(x[batch], y[batch])`` for consecutive batches of each row
         of ``order`` (an ndarray of shape (epochs, N)); return the losses."""
         return self._run.child().loop(method, x, y, order, batch_size, seconds=self._check.seconds)
+
+    def each(self, target: str, args: tuple[Any, ...], vary: int, pick: int | None = None) -> Any:
+        """Call the student's ``target(*args)`` once per row of ``args[vary]`` (an
+        ndarray of shape (P, ...)), the row in that argument's place, in one
+        request (a numerical gradient's points); return element ``pick`` of each
+        result (all of it when None), stacked. Each row has the check's limit: the
+        request, their sum (and the exercise's budget)."""
+        rows = len(args[vary])
+        return self._run.child().each(target, args, vary, pick, seconds=self._check.seconds * rows)
 
     def expected(self, key: str, compute: Callable[[], Any]) -> Any:
         """The expected value ``key`` of this check, from the store or ``compute()``."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
-from autograder.checks.gradcheck import anchored, check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient, loss_at_points
 from autograder.checks.linear import (
     VISIBLE_REG,
     check_vectorized_speed,
@@ -289,7 +289,12 @@ def gradient_check(function: str) -> Check:
         worst = check_gradient(
             f"{grad_name(function)} of {function}",
             grad,
-            lambda first: student_loss(session, function, (first, *args[1:]))[0],
+            loss_at_points(
+                session,
+                function,
+                args,
+                (signature(function), f"loss of {function}", f"{grad_name(function)} of {function}"),
+            ),
             args[0],
             session.rng,
             anchor=anchored(
@@ -384,7 +389,6 @@ def check_speed(session: Session) -> None:
     check_vectorized_speed(
         session,
         function,
-        "softmax_loss_naive",
         "loss_grad",
         SPEED_SIZES,
         LOOP_CALLS,

@@ -11,7 +11,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
-from autograder.checks.gradcheck import anchored, check_gradient
+from autograder.checks.gradcheck import anchored, check_gradient, loss_at_points
 from autograder.checks.linear import (
     VISIBLE_REG,
     check_vectorized_speed,
@@ -149,7 +149,12 @@ def gradient_check(function: str) -> Check:
         worst = check_gradient(
             f"dW of {function}",
             dW,
-            lambda W_: student_loss(session, function, W_, X, y, VISIBLE_REG)[0],
+            loss_at_points(
+                session,
+                function,
+                (W, X, y, VISIBLE_REG),
+                (f"{function}(W, X, y, reg)", f"loss of {function}", f"dW of {function}"),
+            ),
             W,
             session.rng,
             anchor=anchored(
@@ -190,7 +195,6 @@ def check_speed(session: Session) -> None:
     check_vectorized_speed(
         session,
         "svm_loss_vectorized",
-        "svm_loss_naive",
         "loss_dW",
         SPEED_SIZES,
         LOOP_CALLS,

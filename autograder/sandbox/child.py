@@ -2,7 +2,7 @@
 
 A request is one JSON line on the request pipe, built only by ``Child``'s
 typed methods (``call``, ``call_keeping``, ``new``, ``get``, ``set``,
-``loop``, ``seed``); array arguments are ``.npy`` files with unguessable
+``loop``, ``each``, ``seed``); array arguments are ``.npy`` files with unguessable
 names in the run's exchange folder. The reply (a JSON header line, then the
 result arrays as ``.npy`` bytes) is parsed by ``autograder.sandbox.reply``;
 anything malformed stops the run with the student's ``invalid output``.
@@ -49,7 +49,7 @@ from autograder.sandbox.reply import (
 from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
 
 LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
-EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own once its requests end
+EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own after its reply channel closed
 BWRAP_SIGNALLED = 128  # bubblewrap exits with 128 + N when its command dies of signal N
 
 _FAULTS = {
@@ -253,7 +253,8 @@ class Child:
             self._sample_peak()
             os.close(self._request_w)
             if self._proc.returncode is None:
-                self._reap(wait_seconds=EXIT_GRACE_SECONDS)
+                # nothing in the child is worth an exit: every reply is read, and
+                # its interpreter's teardown (~0.1 s) would be waited for
                 self._kill_group()
                 self._reap()
             self._drain.join(timeout=1.0)
@@ -373,6 +374,12 @@ class Child:
         budget = LOOP_HEADER_BYTES + 8 * batches
         args = (x, y, order, int(batch_size))
         return self._exchange("loop", method, args, {}, seconds, result_bytes=budget)
+
+    def each(self, target: str, args: tuple[Any, ...], vary: int, pick: int | None, *, seconds: float) -> Any:
+        """Call ``target(*args)`` once per row of ``args[vary]``, the row in its place,
+        in one request; return element ``pick`` of each result (all of it when
+        None), stacked: ndarray of shape (rows, ...)."""
+        return self._exchange("each", target, args, {}, seconds, {"vary": int(vary), "pick": pick})
 
     def seed(self, value: int, *, seconds: float) -> None:
         """Seed NumPy's global generator in the child (``np.random.seed``)."""

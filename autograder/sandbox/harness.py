@@ -15,6 +15,8 @@ on the student's code:
 - ``new``: construct an instance and keep it under a handle.
 - ``get`` / ``set``: read or write an attribute of a handle.
 - ``loop``: call a method once per mini-batch of given arrays (training).
+- ``each``: call a function once per row of one argument (a numerical
+  gradient's points), and stack one element of each result.
 - ``seed``: seed NumPy's global generator (student code may draw from it).
 
 Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
@@ -26,6 +28,7 @@ exists. The grader validates all of it (``autograder.sandbox.reply``).
 Student exceptions are reported, never raised.
 """
 
+import copy
 import ctypes
 import errno
 import importlib.util
@@ -165,6 +168,8 @@ class Harness:
             return None
         if op == "loop":
             return self.loop(self.resolve(request["target"]), *args)
+        if op == "each":
+            return self.each(self.resolve(request["target"]), args, kwargs, request["vary"], request["pick"])
         raise ValueError(f"unknown operation {op!r}")
 
     def keep(self, result, keep):
@@ -190,6 +195,34 @@ class Harness:
                 batch = epoch[start : start + batch_size]
                 losses.append(float(method(x[batch], y[batch])))
         return np.asarray(losses, dtype=np.float64)
+
+    def each(self, function, args, kwargs, vary, pick):
+        """Call ``function`` once per row of ``args[vary]`` (a fresh copy of the row
+        in its place, fresh copies of the other arguments, as separate calls
+        would get), in order; return element ``pick`` of every result (the
+        whole result when ``pick`` is None), stacked: a tuple of results gives
+        the tuple of its elements stacked."""
+        results, layouts = [], []
+        for point in args[vary]:
+            before, after = copy.deepcopy(args[:vary]), copy.deepcopy(args[vary + 1 :])
+            value = function(*before, point.copy(), *after, **copy.deepcopy(kwargs))
+            if pick is not None:
+                if not isinstance(value, tuple) or not 0 <= pick < len(value):
+                    raise Refused(f"a {type(value).__name__}, not a tuple with an element {pick}")
+                value = value[pick]
+            if isinstance(value, tuple):
+                parts = tuple(numbers(part) for part in value)
+                layout = ("tuple", [part.shape for part in parts])
+            else:
+                parts = numbers(value)
+                layout = ("array", parts.shape)
+            if layouts and layout != layouts[0]:
+                raise Refused(f"results laid out as {layout} at one point and {layouts[0]} at another")
+            results.append(parts)
+            layouts.append(layout)
+        if layouts[0][0] == "tuple":
+            return tuple(np.stack([parts[k] for parts in results]) for k in range(len(layouts[0][1])))
+        return np.stack(results)
 
     def where(self, error):
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.path]
@@ -231,6 +264,14 @@ class Harness:
         reply["id"] = request["id"]
         reply["banned"] = sorted(set(self.blocker.attempts))
         return reply, payloads
+
+
+def numbers(value):
+    """``value`` as a new array of numbers, or ``Refused``."""
+    array = np.array(value, copy=True)
+    if array.dtype.kind not in "biuf":
+        raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
+    return array
 
 
 def text_of(value):
