@@ -26,7 +26,6 @@ from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
 from autograder.checks.gradcheck import Batched, anchored, check_gradient
 from autograder.checks.session import Session
-from autograder.references import load_reference
 from autograder.results import Status
 from autograder.sandbox import Kept
 
@@ -381,7 +380,7 @@ def expected_conv(
 
     def compute() -> tuple[np.ndarray, ...]:
         if visibility == HIDDEN:
-            fast = load_reference(FAST_REFERENCE)
+            fast = session.grader_reference(FAST_REFERENCE)
             out, cache = fast.conv_forward_fast(x, w, b, case.param)
             return (out, *fast.conv_backward_fast(dout, cache))
         out, cache = session.reference.conv_forward_naive(x, w, b, case.param)
@@ -483,7 +482,7 @@ def expected_pool(
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
         if visibility == HIDDEN:
-            fast = load_reference(FAST_REFERENCE)
+            fast = session.grader_reference(FAST_REFERENCE)
             out, cache = fast.max_pool_forward_fast(x, case.param)
             return out, fast.max_pool_backward_fast(dout, cache)
         out, cache = session.reference.max_pool_forward_naive(x, case.param)

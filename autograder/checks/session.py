@@ -211,9 +211,16 @@ class Session:
         return keyed_generator(self._run.secret, self.seed, name)
 
     @property
-    def reference(self) -> ModuleType:
-        """The reference solution module (trusted, in this process)."""
+    def reference(self) -> ModuleType | StudentStandIn:
+        """The exercise's reference solution (trusted, in this process); in a
+        student release, where no solutions ship, the student's own code in the
+        child stands in for it (expected values then come from the store)."""
         return self._run.reference()
+
+    def grader_reference(self, name: str) -> ModuleType:
+        """A grader-only reference module ``solutions/<name>.py`` (such as the
+        fast conv layers of the hidden checks), trusted, in this process."""
+        return load_reference(name)
 
     def call(self, target: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function ``target`` (or ``"$h1.method"``)."""
