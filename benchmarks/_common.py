@@ -55,8 +55,11 @@ for _var in _THREAD_VARS:
 
 import numpy as np  # noqa: E402  (must follow the thread-count environment variables)
 
-#: Repository root (the folder holding ``solutions/`` and ``autograder/``).
+#: Repository root (the folder holding ``solutions/`` and ``autograder/``), put first on
+#: ``sys.path`` so that ``python benchmarks/bench_*.py`` measures this checkout's package
+#: (and its ``tests`` helpers) without installing it.
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def import_torch() -> Any:

@@ -26,7 +26,6 @@ Takes about five minutes on two cores; the MLP in (b) needs the datasets
 from __future__ import annotations
 
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,14 +33,11 @@ from pathlib import Path
 import _common
 import numpy as np
 
-sys.path.insert(0, str(_common.ROOT))
-
-from tests.test_batch import make_class
-
 from autograder.batch import plan, run_batch
 from autograder.executors import make_executor
 from autograder.grading import Options, grade
 from autograder.sandbox import Child, Limits
+from tests.workflows.test_batch import make_class
 
 CALLS = 50  # sandboxed calls timed in (a)
 STARTS = 3  # child starts timed in (a)

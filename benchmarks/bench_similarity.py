@@ -25,14 +25,11 @@ six exercises take six times the comparison.
 from __future__ import annotations
 
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import _common
-
-sys.path.insert(0, str(_common.ROOT))
 
 from autograder import similarity
 from autograder.executors import make_executor
