@@ -119,7 +119,9 @@ def test_assert_close_names_the_worst_element_its_values_and_the_count():
     got = np.array([[1.0, 2.5], [3.0, 4.1]])
     wrong = failure(assert_close, "dW", got, expected)
     # worst excess: 0.5 at [0, 1]; relative error 0.5 / 4.5
-    assert wrong.message == "dW: expected [0, 1] = 2, got 2.5 (relative error 1.11e-01, 2 of 4 elements wrong)"
+    assert (
+        wrong.message == "dW: expected [0, 1] = 2, got 2.5 (relative error 1.11e-01, 2 of 4 elements wrong)"
+    )
     assert wrong.hint == "" and wrong.status is Status.FAILED
 
 
@@ -154,7 +156,9 @@ def test_a_known_bug_is_not_named_for_a_different_value_or_shape():
     far = [("doubled", lambda: np.array([2.0, 4.0]))]
     assert failure(assert_close, "dW", np.array([2.0, 4.1]), expected, suspects=far).hint == ""
     # just outside ten times the tolerance
-    assert failure(assert_close, "dW", np.array([2.0, 4.0 * (1 + 12 * RTOL)]), expected, suspects=far).hint == ""
+    assert (
+        failure(assert_close, "dW", np.array([2.0, 4.0 * (1 + 12 * RTOL)]), expected, suspects=far).hint == ""
+    )
     shaped = [("transposed", lambda: np.array([[2.0], [4.0]]))]
     assert failure(assert_close, "dW", np.array([2.0, 4.0]), expected, suspects=shaped).hint == ""
 

@@ -107,7 +107,9 @@ def test_numerical_gradient_is_the_centred_difference_in_any_evaluation_order():
 
 def test_numerical_gradient_divides_by_twice_the_step():
     # loss(x) = 3 x: the slope is 3 whatever the step
-    slopes, values = numerical_gradient(lambda z: 3.0 * float(z[0]), np.array([1.0]), [np.ones(1)], np.arange(2), 0.25)
+    slopes, values = numerical_gradient(
+        lambda z: 3.0 * float(z[0]), np.array([1.0]), [np.ones(1)], np.arange(2), 0.25
+    )
     np.testing.assert_array_equal(values, [[3.75, 2.25]])
     np.testing.assert_array_equal(slopes, [3.0])
 
@@ -138,7 +140,9 @@ def test_a_wrong_coordinate_is_named_with_both_values():
     wrong[1, 2] += 1.0  # 0.5 * ... + 1: analytic 2.05, numerical 1.05
     failed = failure(check_gradient, "dW", wrong, quadratic, X, rng())
     assert failed.status is Status.FAILED
-    assert failed.message.startswith(f"dW at [1, 2] (worst of {6 + DIRECTIONS} checked): expected the numerical gradient 1.05")
+    assert failed.message.startswith(
+        f"dW at [1, 2] (worst of {6 + DIRECTIONS} checked): expected the numerical gradient 1.05"
+    )
     assert "got 2.05 (relative error 3.23e-01)" in failed.message
 
 
@@ -222,7 +226,9 @@ def test_an_honest_loss_agrees_with_its_anchor():
 
 
 def test_a_loss_whose_values_differ_from_the_references_fails_with_the_anchor_hint():
-    failed = failure(check_gradient, "dx", GRADIENT, lambda z: quadratic(z) + 1.0, X, rng(), anchor=reference_anchor)
+    failed = failure(
+        check_gradient, "dx", GRADIENT, lambda z: quadratic(z) + 1.0, X, rng(), anchor=reference_anchor
+    )
     assert failed.message.startswith("value of your function near the point where dx is checked")
     assert failed.hint == ANCHOR_HINT and failed.status is Status.FAILED
 

@@ -9,6 +9,7 @@ import time
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -69,7 +70,12 @@ class FakeRun:
 def test_a_sessions_id_and_attributes_come_from_its_run_and_check():
     run = FakeRun()
     session = Session(run, check(), 42)
-    assert (session.id, session.seed, session.mode, session.source) == ("svm/values/reg>0", 42, "test", run.source)
+    assert (session.id, session.seed, session.mode, session.source) == (
+        "svm/values/reg>0",
+        42,
+        "test",
+        run.source,
+    )
     assert session.details == {} and session.reference == "the reference module"
 
 
@@ -148,7 +154,7 @@ def test_record_accumulates_details():
 class FakeChild:
     """A child that starts (or fails to start) instantly and reports fixed figures."""
 
-    started: list[FakeChild] = []
+    started: ClassVar[list[FakeChild]] = []
     failure: ChildDied | None = None
 
     def __init__(self, path, module_name, limits, deadline, banned):

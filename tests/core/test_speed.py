@@ -83,7 +83,9 @@ def test_exactly_the_minimum_speedup_passes_and_just_below_fails(clock):
 
 def test_below_the_minimum_fails_naming_both_times(clock):
     with pytest.raises(CheckFailed) as caught:
-        check_speedup("svm_loss_vectorized", draw, clock.side([1.0, 2.0, 4.0]), clock.side([0.125] * 3), accept)
+        check_speedup(
+            "svm_loss_vectorized", draw, clock.side([1.0, 2.0, 4.0]), clock.side([0.125] * 3), accept
+        )
     assert caught.value.message == (
         "svm_loss_vectorized: expected at least 10x faster than a loop version (1.000 s), got 8.0x (0.125 s)"
     )
