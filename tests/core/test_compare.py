@@ -114,6 +114,21 @@ def test_assert_close_accepts_up_to_the_tolerance_and_not_beyond():
     failure(assert_close, "x", np.array([1.6]), np.array([1.0]), rtol=0.0, atol=0.5)
 
 
+def test_the_default_tolerances_are_one_in_a_million_and_1e_9():
+    assert_close("x", 1.0 + 0.9e-6, 1.0)
+    failure(assert_close, "x", 1.0 + 1.2e-6, 1.0)
+    assert_close("x", np.array([0.9e-9]), np.array([0.0]))
+    failure(assert_close, "x", np.array([1.2e-9]), np.array([0.0]))
+
+
+def test_by_default_any_numeric_kind_is_taken_and_others_named():
+    for value in (np.ones(1), np.ones(1, dtype=np.int8), np.ones(1, dtype=np.uint16), np.ones(1, dtype=bool)):
+        assert as_array("x", value, (1,)) is value
+    assert failure(as_array, "x", np.array(["a"]), (1,)).message == (
+        "x: expected an array of dtype kind 'fiub', got dtype <U1"
+    )
+
+
 def test_assert_close_names_the_worst_element_its_values_and_the_count():
     expected = np.array([[1.0, 2.0], [3.0, 4.0]])
     got = np.array([[1.0, 2.5], [3.0, 4.1]])
