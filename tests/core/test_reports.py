@@ -1,0 +1,275 @@
+"""Unit tests of the text report and the batch gradebook and summary, rendered
+from hand-made results: every figure they show is worked out here."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from autograder.reports import text
+from autograder.reports.gradebook import FAILING_SHOWN, gradebook_csv, summary_html, verdict_counts
+from autograder.results import Cause, CheckResult, ExerciseResult, GradingResult, Status, result_to_dict
+from autograder.results.causes import NAMED_BUG
+
+ENVIRONMENT = {"grader_version": "9.9", "numpy": "2.0", "blas": "openblas 0.3", "isolation": "full"}
+
+
+def check(name: str, status: Status, points: float = 2.0, exercise: str = "svm", **fields) -> CheckResult:
+    return CheckResult(
+        name=name,
+        exercise=exercise,
+        max_score=points,
+        score=points if status is Status.PASSED else 0.0,
+        status=status,
+        visibility=fields.pop("visibility", "visible"),
+        id=f"{exercise}/{name}",
+        **fields,
+    )
+
+
+def exercise(exercise_id: str, *checks: CheckResult, **fields) -> ExerciseResult:
+    return ExerciseResult(
+        exercise_id, exercise_id.upper(), fields.pop("verdict", "graded"), list(checks), **fields
+    )
+
+
+def result(*exercises: ExerciseResult, **fields) -> GradingResult:
+    return GradingResult(
+        list(exercises),
+        mode=fields.pop("mode", "dev"),
+        seed=fields.pop("seed", 231),
+        environment=fields.pop("environment", ENVIRONMENT),
+        **fields,
+    )
+
+
+# -- the text report ----------------------------------------------------------------
+
+
+def test_the_text_report_of_a_graded_exercise():
+    svm = exercise(
+        "svm",
+        check("loss", Status.PASSED),
+        check("dW", Status.FAILED, message="dW: expected 1, got 2", hint="look at the margin"),
+        check("speed", Status.TIMEOUT, 1.0, visibility="hidden", message="ran out", hint="vectorize"),
+        seconds=1.25,
+        peak_memory_bytes=3 * 2**20,
+        notes=["svm.py has non-breaking spaces"],
+    )
+    report = text.to_text(result(svm, execution_time=2.0)).splitlines()
+    assert report[0] == (
+        "mode dev, seed 231, grader 9.9, NumPy 2.0 (openblas 0.3); isolation: full grading sandbox"
+    )
+    assert report[1:] == [
+        "",
+        "== svm: SVM -- 2 / 5 (graded; 1.2 s, peak 3 MiB)",
+        "  loss     2/2  passed",
+        "  dW       0/2  failed",
+        "      dW: expected 1, got 2",
+        "      hint: look at the margin",
+        "  speed    0/1  timeout [hidden]",
+        "      hidden check 'speed': timeout; its inputs, expected values and full message are withheld "
+        "(your",
+        "        instructor's record has them)",
+        "      hint: vectorize",
+        "  note: svm.py has non-breaking spaces",
+        "",
+        "TOTAL 2 / 5  (2.0 s)",
+    ]
+
+
+def test_a_cause_is_stated_once_with_the_checks_it_explains():
+    missing = "svm.py raised NameError at import"
+    svm = exercise(
+        "svm",
+        check("a", Status.IMPORT_FAILED, message=missing, hint="h"),
+        check("b", Status.IMPORT_FAILED, 1.5, message=missing, hint="h"),
+        check("c", Status.FAILED, message="c: expected 1, got 2", hint=NAMED_BUG + "no margin"),
+        verdict=f"import failed: {missing}",
+        causes=[Cause(missing, ["a", "b"], "fix the import"), Cause(NAMED_BUG + "no margin", ["c"])],
+    )
+    report = text.to_text(result(svm)).splitlines()
+    assert report[2] == "== svm: SVM -- 0 / 5.5 (import failed; 0.0 s)"
+    assert report[3:10] == [
+        f"  {missing}",
+        "    hint: fix the import",
+        "    checks: a (0/2) · b (0/1.5)",
+        f"  {NAMED_BUG}no margin",
+        "    checks: c (0/2)",
+        "  c    0/2  failed",
+        "      c: expected 1, got 2",
+    ]
+    assert report[10] == ""
+
+
+def test_an_exercise_not_submitted_shows_its_notes_only():
+    knn = exercise("knn", check("a", Status.MISSING, exercise="knn"), verdict="not submitted", notes=["n"])
+    svm = exercise("svm", check("a", Status.PASSED))
+    report = text.to_text(result(knn, svm)).splitlines()
+    assert report[2:5] == ["== knn: KNN -- 0 / 2 (not submitted; 0.0 s)", "  note: n", ""]
+
+
+def test_nothing_submitted_names_the_expected_modules():
+    knn = exercise("knn", check("a", Status.MISSING, exercise="knn"), verdict="not submitted", notes=["n"])
+    report = text.to_text(result(knn)).splitlines()
+    assert report[2].startswith("no exercise module found: expected knn.py")
+    assert report[3:] == ["note: n", "", "TOTAL 0 / 2  (0.0 s)"]
+
+
+def test_practice_mode_is_said():
+    environment = {**ENVIRONMENT, "practice_mode": True}
+    first = text.to_text(result(exercise("svm"), environment=environment)).splitlines()[0]
+    assert first.endswith(f"; {text.PRACTICE_MODE}")
+
+
+def test_a_long_message_is_wrapped_and_its_lines_kept():
+    message = "first line " + "word " * 30 + "\nsecond line"
+    wrapped = text.wrap(message, "    ", "hint: ")
+    assert wrapped[0].startswith("    hint: first line word")
+    assert all(len(line) <= text.WIDTH for line in wrapped)
+    assert wrapped[1].startswith("      word") and wrapped[-1] == "      second line"
+    assert text.wrap("", "  ") == []
+    assert text.wrap("a\n\nb", "  ") == ["  a", "", "    b"]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "cause", "shown"),
+    [
+        ("timeout: svm.py did not finish importing", "svm.py did not finish importing", "timeout"),
+        ("timeout: the check's limit ran out", "something else", "timeout: the check's limit ran out"),
+        ("graded", "graded", "graded"),
+    ],
+)
+def test_the_headline_drops_a_detail_stated_as_a_cause(verdict, cause, shown):
+    assert text.headline(exercise("svm", verdict=verdict, causes=[Cause(cause, ["a", "b"])])) == shown
+
+
+# -- the gradebook ----------------------------------------------------------------
+
+
+def record(student: str, graded: GradingResult | None, problem: str = "") -> dict:
+    return {
+        "student": student,
+        "submission_hash": f"hash-{student}",
+        "problem": problem,
+        "result": result_to_dict(graded) if graded else None,
+    }
+
+
+def rows(records: list[dict]) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(gradebook_csv(records))))
+
+
+def test_the_gradebook_has_a_row_per_student_sorted_with_every_column():
+    bob = result(
+        exercise(
+            "svm", check("a", Status.PASSED, 1.5), check("b", Status.FAILED), peak_memory_bytes=5 * 2**20
+        ),
+        exercise("knn", check("a", Status.PASSED, 0.5, exercise="knn"), peak_memory_bytes=2**20),
+        seed=7,
+        execution_time=3.456,
+    )
+    csv_text = gradebook_csv([record("bob", bob), record("alice", None, "unsupported submission format")])
+    header = csv_text.splitlines()[0]
+    # exercises in the course's order (knn before svm), then the fixed columns
+    assert header == "student,knn,svm,total,max_score,verdicts,seconds,peak_memory_mib,seed,submission_hash"
+    alice, bob_row = rows([record("bob", bob), record("alice", None, "unsupported submission format")])
+    assert bob_row == {
+        "student": "bob",
+        "knn": "0.5",
+        "svm": "1.5",
+        "total": "2",
+        "max_score": "4",
+        "verdicts": "svm: 1 passed, 1 failed; knn: 1 passed",
+        "seconds": "3.46",
+        "peak_memory_mib": "5",
+        "seed": "7",
+        "submission_hash": "hash-bob",
+    }
+    assert alice == {
+        "student": "alice",
+        "knn": "0",
+        "svm": "0",
+        "total": "0",
+        "max_score": "",
+        "verdicts": "unsupported submission format",
+        "seconds": "",
+        "peak_memory_mib": "",
+        "seed": "",
+        "submission_hash": "hash-alice",
+    }
+
+
+def test_an_exercise_a_student_was_not_graded_on_is_blank():
+    only_svm = result(exercise("svm", check("a", Status.PASSED)))
+    both = result(exercise("svm", check("a", Status.PASSED)), exercise("knn", check("a", Status.FAILED)))
+    by_student = {row["student"]: row for row in rows([record("a", only_svm), record("b", both)])}
+    assert by_student["a"]["knn"] == "" and by_student["b"]["knn"] == "0"
+
+
+def test_verdict_counts_most_frequent_first_or_the_verdict_when_no_check():
+    svm = exercise("svm", check("a", Status.FAILED), check("b", Status.PASSED), check("c", Status.FAILED))
+    assert verdict_counts(svm) == "2 failed, 1 passed"
+    assert verdict_counts(exercise("svm", verdict="not submitted")) == "not submitted"
+
+
+# -- the summary page ---------------------------------------------------------------
+
+
+def test_the_summary_ranks_failing_checks_and_names_their_usual_bug():
+    def submission(dw: Status, hint: str = "") -> GradingResult:
+        return result(
+            exercise(
+                "svm",
+                check("dW", dw, hint=hint),
+                check("loss", Status.FAILED),
+                check("stub", Status.NOT_ATTEMPTED),
+                check("fault", Status.GRADER_FAULT),
+            )
+        )
+
+    records = [
+        record("a", submission(Status.FAILED, NAMED_BUG + "no reg")),
+        record("b", submission(Status.FAILED, NAMED_BUG + "no reg")),
+        record("c", submission(Status.FAILED, NAMED_BUG + "other")),
+        record("d", submission(Status.PASSED), ""),
+        record("e", None, "grader fault: KeyError"),
+    ]
+    page = summary_html(records)
+    assert "<h1>Batch summary: 5 submissions</h1>" in page
+    failing = page[page.index("Most frequent failing checks") : page.index("<h2>Not attempted")]
+    assert failing.index("<td>loss</td><td>4</td>") < failing.index("<td>dW</td><td>3</td><td>no reg</td>")
+    assert "stub" not in failing and "fault" not in failing
+    assert "<tr><td>svm</td><td>4</td></tr>" in page  # four graded submissions left a check not attempted
+    assert "<tr><td>e</td><td>grader fault: KeyError</td></tr>" in page
+    assert "4 graded in mode dev · grader 9.9 · NumPy 2.0 · BLAS openblas 0.3 · isolation: full" in page
+    assert "Code similarity" not in page
+    assert '<a href="similarity.html">' in summary_html(records, "similarity.html")
+
+
+def test_the_summary_shows_at_most_its_row_limits():
+    records = [
+        record(
+            f"s{k:02d}",
+            result(
+                exercise("svm", *(check(f"c{j}", Status.FAILED) for j in range(FAILING_SHOWN + 3))),
+                execution_time=float(k),
+            ),
+        )
+        for k in range(12)
+    ]
+    page = summary_html(records)
+    failing = page[page.index("Most frequent failing checks") : page.index("<h2>Not attempted")]
+    assert failing.count("<tr>") == FAILING_SHOWN + 1
+    slowest = page[page.index("Slowest submissions") :]
+    assert slowest.count("<tr>") == 10 + 1
+    assert slowest.index("<td>s11</td><td>11.0</td>") < slowest.index("<td>s10</td><td>10.0</td>")
+    assert "<td>s01</td>" not in slowest
+
+
+def test_the_summary_says_when_no_attempted_check_failed():
+    page = summary_html([record("a", result(exercise("svm", check("a", Status.PASSED))))])
+    assert "<p>No check failed on an attempted answer.</p>" in page
+    assert "Not graded" not in page
