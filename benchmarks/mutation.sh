@@ -12,7 +12,10 @@
 # the whole suite. It runs under `nice -n 10`. Per module it prints mutmut's counts (killed, survived,
 # timed out: 60 s more than the unmutated run) and writes the survivors' diffs to
 # $MUTATION_DIR/<module>.survivors. Not part of CI's default run: a module
-# takes minutes (hundreds of mutants, each a pytest run).
+# takes minutes (hundreds of mutants, each a pytest run), at most
+# MUTATION_MODULE_SECONDS (default 2400). Do not run mutmut's own commands in a
+# module's copy while it runs: `mutmut show` rewrites its cache from the
+# mutated file and breaks the run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,7 +73,8 @@ for name in "${selected[@]}"; do
   (
     cd "$copy"
     export AUTOGRADER_TEST_DATA="$DATA" PYTHONDONTWRITEBYTECODE=1
-    nice -n 10 mutmut run --paths-to-mutate "$file" --tests-dir tests \
+    # time-boxed: a module left unfinished reports its untested mutants
+    nice -n 10 timeout "${MUTATION_MODULE_SECONDS:-2400}" mutmut run --paths-to-mutate "$file" --tests-dir tests \
       --runner "python -m pytest $PYTEST_FLAGS ${TESTS[$name]}" \
       --test-time-base 60 --simple-output --no-progress >"$WORK/$name.log" 2>&1 || true
     mutmut results >"$WORK/$name.results" 2>&1 || true
