@@ -181,3 +181,20 @@ def test_a_known_bug_is_not_named_for_a_different_value_or_shape():
 def test_the_first_matching_bug_is_named():
     both = [("first", lambda: np.array([3.0])), ("second", lambda: np.array([3.0]))]
     assert failure(assert_close, "v", np.array([3.0]), np.array([1.0]), suspects=both).hint.endswith("first.")
+
+
+@pytest.mark.parametrize(
+    ("got", "bug", "named"),
+    [
+        # named when |got - bug| <= 10 atol + 10 rtol |bug|
+        (1000.0 * (1 + 9.5 * RTOL), 1000.0, True),
+        (1000.0 * (1 + 10.5 * RTOL), 1000.0, False),
+        (9.5 * ATOL, 0.0, True),
+        (10.5 * ATOL, 0.0, False),
+    ],
+)
+def test_a_known_bug_is_named_within_ten_times_the_tolerance(got, bug, named):
+    hint = failure(
+        assert_close, "v", np.array([got]), np.array([1.0]), suspects=[("b", lambda: np.array([bug]))]
+    ).hint
+    assert (hint != "") is named
