@@ -9,6 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
+from autograder.sandbox import npyfile
 from autograder.sandbox.npyfile import BadArrayFile, read_array, write_npy
 from autograder.sandbox.reply import BytesReader
 
@@ -213,3 +214,43 @@ def test_a_written_file_is_the_array_c_ordered_and_readable_by_all(folder):
     data = (path / "in.npy").read_bytes()
     np.testing.assert_array_equal(read(data), transposed)
     assert b"'fortran_order': False" in data
+
+
+def refusal(data: bytes, size: int | None = None) -> str:
+    with pytest.raises(BadArrayFile) as refused:
+        read(data, size)
+    return str(refused.value)
+
+
+def test_each_refusal_says_what_was_wrong():
+    good = npy(np.ones(2))
+    assert refusal(good[:4]) == "not a .npy payload (bad magic)"
+    assert refusal(good[:6] + b"\x04\x00" + good[8:]) == "unknown .npy version 4.0"
+    assert refusal(good[:9]) == "bad header (length 118, at most 4096)"  # one byte of the two-byte length
+    header = header_of("<f8", (3,), length=4097)
+    assert refusal(v1(header, np.ones(3).tobytes())) == "bad header (length 4097, at most 4096)"
+    assert refusal(v1(header_of("<f8", (1,), length=100), np.ones(1).tobytes()), size=50) == (
+        "bad header: 100 bytes do not fit in a 50-byte payload"
+    )
+    assert refusal(good + b"\x00" * 8) == f"{len(good) + 8} bytes where the header implies {len(good)}"
+    assert refusal(npy(np.array([1j]))) == "dtype complex128 is not a plain numeric dtype"
+    assert refusal(npy(np.ones((1,) * 9))) == f"shape {(1,) * 9} refused"
+    assert refusal(npy(np.array([True]))[:-1] + b"\x02") == "a boolean array holding bytes other than 0 and 1"
+    assert refusal(v1(header_of("<f8", (0, 2**31, 2**31, 2**31)))).startswith(
+        f"shape {(0, 2**31, 2**31, 2**31)} refused ("
+    )
+    assert refusal(v1("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)\n", b"\0" * 8)).startswith(
+        "bad header ("
+    )
+
+
+def test_a_link_planted_again_after_the_unlink_is_not_written_through(folder, tmp_path_factory, monkeypatch):
+    path, fd = folder
+    target = tmp_path_factory.mktemp("elsewhere") / "victim.txt"
+    target.write_text("intact")
+    os.symlink(target, path / "in.npy")
+    # the child wins the race: its link is back when the parent opens the name
+    monkeypatch.setattr(npyfile.os, "unlink", lambda name, dir_fd: None)
+    with pytest.raises(OSError):
+        write_npy(fd, "in.npy", np.zeros(2))
+    assert target.read_text() == "intact"
