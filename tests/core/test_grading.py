@@ -7,15 +7,18 @@ has its verdict."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import platform
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
-from autograder import grading
+from autograder import __version__, grading
 from autograder.checks import outcome
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, DataUnavailable, Exercise
 from autograder.checks.session import DEV_SEED
@@ -223,6 +226,7 @@ def test_a_grader_bug_costs_one_check_not_the_exercise(runs):
 def test_dev_mode_runs_the_visible_checks_only(runs):
     result = grading.grade_exercise(SVM, submission(), grading.Options(mode="dev"), seed=5)
     assert [check.name for check in result.checks] == ["passes", "grader bug", "wrong"]
+    assert runs[0].secret == b""  # no secret unless given
 
 
 def test_the_run_is_closed_when_a_check_escapes(runs):
@@ -435,3 +439,34 @@ def test_causes_are_found_for_each_exercise(faked, runs):
 def test_grade_and_record_returns_the_expected_values_by_exercise(faked, runs):
     result, recorded = grading.grade_and_record(Path("/sub"), grading.Options(mode="test"))
     assert recorded == {"svm": {}} and result.exercises[0].exercise == "svm"
+
+
+def test_options_default_to_dev_mode_every_exercise_and_the_usual_data_and_cannot_change():
+    options = grading.Options()
+    assert (options.mode, options.seed, options.only, options.data_dir) == ("dev", None, None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.mode = "test"
+
+
+def test_at_most_twenty_ignored_files_are_named(faked, runs, monkeypatch):
+    many = submission(ignored=[f"file{k:02d}.txt" for k in range(25)])
+    monkeypatch.setattr(grading, "take_in", lambda paths, banned, work: many)
+    result = grading.grade(Path("/sub"), grading.Options(mode="dev", only=("svm",)))
+    names = ", ".join(f"file{k:02d}.txt" for k in range(20))
+    assert result.exercises[0].notes[-1] == f"ignored (not an exercise module): {names}"
+
+
+def test_the_execution_time_is_the_runs_own(faked, runs):
+    result = grading.grade(Path("/sub"), grading.Options(mode="dev"))
+    assert 0 <= result.execution_time < 60
+
+
+def test_the_environment_names_python_numpy_and_the_blas_numpy_was_built_with():
+    recorded = grading.environment()
+    blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+    assert recorded["python"] == platform.python_version() and recorded["numpy"] == np.__version__
+    assert recorded["blas"] == f"{blas['name']} {blas['version']}".strip() and not recorded[
+        "blas"
+    ].startswith("?")
+    assert recorded["grader_version"] == __version__
+    assert "practice_mode" in recorded  # the isolation report's keys are merged in
