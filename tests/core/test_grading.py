@@ -294,12 +294,13 @@ def test_expected_values_are_recorded_by_exercise_when_asked(runs):
 
 
 def test_the_checks_own_time_is_what_the_phases_timed_inside_them_leave(runs, monkeypatch):
-    times = iter([10.0, 14.0])
-    monkeypatch.setattr(grading, "time", SimpleNamespace(monotonic=lambda: next(times)))
+    now = SimpleNamespace(seconds=10.0)
+    monkeypatch.setattr(grading, "time", SimpleNamespace(monotonic=lambda: now.seconds))
     clock = grading.PhaseClock()
     clock.add("student", 1.0)
 
     def spends(session):
+        now.seconds += 4.0  # the check takes 4 s, 2.5 of which a phase timed (the student's code)
         clock.add("student", 2.5)
 
     exercise = Exercise("svm", "SVM", (make_check(spends, "spends"),))

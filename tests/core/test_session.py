@@ -156,8 +156,11 @@ class FakeChild:
 
     started: ClassVar[list[FakeChild]] = []
     failure: ChildDied | None = None
+    on_start: ClassVar[list] = []  # what starting does to the world (a fake clock moving on)
 
     def __init__(self, path, module_name, limits, deadline, banned):
+        for effect in FakeChild.on_start:
+            effect()
         if FakeChild.failure is not None:
             raise FakeChild.failure
         self.args = (path, module_name, limits, deadline, banned)
@@ -175,7 +178,7 @@ class FakeChild:
 
 @pytest.fixture
 def fake_child(monkeypatch):
-    FakeChild.started, FakeChild.failure = [], None
+    FakeChild.started, FakeChild.failure, FakeChild.on_start = [], None, []
     monkeypatch.setattr(session_module, "Child", FakeChild)
     return FakeChild
 
@@ -267,11 +270,20 @@ def test_an_import_cut_by_the_exercise_budget_names_the_budget(fake_child):
     assert fake_child.started == []
 
 
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 def test_a_start_that_times_out_after_the_deadline_names_the_budget(fake_child, monkeypatch):
     fake_child.failure = ChildDied(Status.TIMEOUT, "timeout")
     run = exercise_run()
-    times = iter([run.deadline - 10, run.deadline - 10, run.deadline + 1, run.deadline + 1])
-    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=lambda: next(times)))
+    clock = FakeClock(run.deadline - 10)
+    fake_child.on_start.append(lambda: setattr(clock, "now", run.deadline + 1))  # the import ate the budget
+    monkeypatch.setattr(session_module, "time", clock)
     with pytest.raises(ChildDied) as caught:
         run.child()
     assert "did not finish importing before the exercise's time budget ran out" in caught.value.message
@@ -287,8 +299,9 @@ def test_other_start_failures_are_kept_as_they_are(fake_child):
 def test_the_time_a_failed_start_took_counts_as_waited(fake_child, monkeypatch):
     fake_child.failure = ChildDied(Status.CRASHED, "signal 11")
     run = exercise_run()
-    times = iter([0.0, 10.0, 12.5])  # budget check, start, failure
-    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=lambda: next(times)))
+    clock = FakeClock(run.deadline - 100)
+    fake_child.on_start.append(lambda: setattr(clock, "now", clock.now + 2.5))
+    monkeypatch.setattr(session_module, "time", clock)
     with pytest.raises(ChildDied):
         run.child()
     assert run.waited == pytest.approx(2.5)
