@@ -5,11 +5,13 @@ and what a fault, a dying worker or an unsupported entry comes to."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 from concurrent.futures import Executor, Future
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -295,3 +297,98 @@ def test_the_summary_links_to_the_similarity_page_only_when_it_exists(tmp_path, 
     batch.write_summaries(out, ["nobody"])
     assert f'href="{batch.SIMILARITY_NAME}"' in (out / batch.SUMMARY_NAME).read_text()
     assert gradebook(out) == []
+
+
+def test_the_batch_writes_the_files_the_contract_names():
+    assert (batch.RESULTS_NAME, batch.INSTRUCTOR_NAME, batch.FEEDBACK_NAME) == (
+        "results.json",
+        "instructor.json",
+        "feedback.html",
+    )
+    assert (batch.GRADEBOOK_NAME, batch.SUMMARY_NAME, batch.SIMILARITY_NAME) == (
+        "gradebook.csv",
+        "summary.html",
+        "similarity.html",
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        batch.Job("a", "/a", "h", "dev", None, None).mode = "test"
+
+
+def test_a_job_passes_its_data_dir_and_times_itself(tmp_path, graded):
+    root = entries(tmp_path / "in", {"alice": {"good.py": ""}})
+    job = batch.Job("alice", str(root / "alice"), "h", "dev", ("svm",), str(tmp_path / "data"))
+    outcome = batch.grade_job(job)
+    assert graded[0][1].data_dir == tmp_path / "data" and graded[0][1].only == ("svm",)
+    assert 0 <= outcome["record"]["batch_seconds"] < 60
+    assert "<title>Feedback for alice</title>" in outcome["feedback"]
+    assert outcome["instructor"]["instructor_only"].startswith("instructor-only")
+    assert outcome["instructor"]["student"] == "alice"
+
+
+def test_an_unsupported_entry_says_what_to_hand_in(tmp_path, graded):
+    root = entries(tmp_path / "in", {"notes.txt": "x"})
+    outcome = batch.grade_job(job_for(root / "notes.txt"))
+    assert outcome["record"]["problem"] == (
+        "unsupported submission format: notes.txt is a .txt file; "
+        "hand in a folder, a .zip or notebooks holding the exercise modules"
+    )
+    assert "<title>Feedback for notes</title>" in outcome["feedback"]
+    assert outcome["instructor"]["instructor_only"].startswith("instructor-only")
+    assert outcome["instructor"]["problem"] == outcome["record"]["problem"]
+
+
+def test_a_grader_fault_is_located_where_it_was_raised(tmp_path, monkeypatch):
+    def deeper():
+        raise ZeroDivisionError("a grader bug")
+
+    monkeypatch.setattr(batch, "grade", lambda folder, options: deeper())
+    root = entries(tmp_path / "in", {"alice": {"svm.py": ""}})
+    problem = batch.grade_job(job_for(root / "alice"))["record"]["problem"]
+    line = deeper.__code__.co_firstlineno + 1
+    assert problem == f"grader fault: ZeroDivisionError: a grader bug (test_batch.py:{line})"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_one_rewritten_bar_with_the_eta(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(batch, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    terminal = Terminal()
+    progress = batch.Progress(4, terminal)
+    now[0] = 110.0
+    progress.advance("ada", "3 / 20")  # 10 s for 1 of 4: 30 s to go; 30 * 1/4 = 7.5 rounds to 8
+    now[0] = 120.0
+    progress.advance("bob", "20 / 20")  # 20 s for 2 of 4: 20 s to go
+    progress.advance("cy", "")
+    progress.advance("dee", "")
+    lines = terminal.getvalue().split("\r")
+    assert lines[1] == f"[{'#' * 8}{'.' * 22}] 1/4 ETA   30 s  {'ada':<30}"
+    assert lines[2] == f"[{'#' * 15}{'.' * 15}] 2/4 ETA   20 s  {'bob':<30}"
+    assert lines[4] == f"[{'#' * 30}] 4/4 ETA    0 s  {'dee':<30}\n"
+    assert lines[3].endswith(" ") and "\n" not in lines[3]
+
+
+def test_progress_elsewhere_is_a_line_per_submission(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(batch, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    log = io.StringIO()
+    progress = batch.Progress(2, log)
+    now[0] = 112.5
+    progress.advance("ada", "3 / 20")
+    progress.advance("bob\x1b[2J", "20 / 20")
+    assert (
+        log.getvalue() == "[1/2] ada: 3 / 20 (12.5 s elapsed)\n[2/2] bob\\x1b[2J: 20 / 20 (12.5 s elapsed)\n"
+    )
+
+
+def test_a_resumed_batch_says_so_on_its_first_line(tmp_path, graded):
+    root = entries(tmp_path / "in", {"alice": {"good.py": ""}, "bob": {"bad.py": ""}})
+    out = tmp_path / "out"
+    batch.run_batch(batch.plan(root, "dev", None, None), out, InProcess(), io.StringIO())
+    (root / "bob" / "bad.py").write_text("changed")
+    stream = io.StringIO()
+    batch.run_batch(batch.plan(root, "dev", None, None), out, InProcess(), stream)
+    assert stream.getvalue().splitlines()[0] == "resuming: 1 of 2 submissions already graded"
