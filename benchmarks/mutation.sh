@@ -21,7 +21,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${AUTOGRADER_TEST_DATA:-$ROOT/../shared/datasets}"
 WORK="${MUTATION_DIR:-$(mktemp -d -t autograder-mutation-XXXXXX)}"
-# pytest's start is most of a run: no conftest, no cache, none of the installed plugins
+# pytest's start is most of a run: no conftest, no cache, none of the installed plugins.
+# The runner exits 1 on any failure: mutmut 2 counts only exit code 1 as killed, so a
+# mutant that breaks the module's import (pytest exits 2) would count as survived.
 PYTEST_FLAGS="--noconftest -x -q -p no:cacheprovider -p no:hypothesispytest -p no:anyio -p no:benchmark -p no:platformdirs"
 
 # module name | file mutated | the tests that must kill its mutants
@@ -55,7 +57,7 @@ declare -A TESTS=(
   [gradescope]="tests/core/test_reports.py tests/core/test_serialize.py"
   [text]="tests/core/test_reports.py"
 )
-ORDER=(compare gradcheck speed session outcome grading serialize npyfile child batch gradebook gradescope text)
+ORDER=(compare gradcheck speed grading outcome npyfile batch gradescope gradebook text serialize child session)
 
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${ORDER[@]}")
@@ -76,7 +78,7 @@ for name in "${selected[@]}"; do
     # time-boxed: a module left unfinished reports its untested mutants. `timeout` puts
     # mutmut in a process group of its own: a stopped script passes the signal on.
     nice -n 10 timeout "${MUTATION_MODULE_SECONDS:-2400}" mutmut run --paths-to-mutate "$file" --tests-dir tests \
-      --runner "python -m pytest $PYTEST_FLAGS ${TESTS[$name]}" \
+      --runner "bash -c 'python -m pytest $PYTEST_FLAGS ${TESTS[$name]} || exit 1'" \
       --test-time-base 60 --simple-output --no-progress >"$WORK/$name.log" 2>&1 &
     running=$!
     trap 'kill -TERM "$running" 2>/dev/null; exit 130' INT TERM
