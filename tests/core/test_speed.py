@@ -118,9 +118,13 @@ def test_a_wrong_answer_fails_with_the_values_first_hint_however_fast(clock):
 
     with pytest.raises(CheckFailed) as caught:
         check_speedup("svm", draw, clock.side([1.0] * 3), clock.side([0.001] * 3), verify)
-    assert caught.value.hint == VALUES_FIRST == (
-        "the values are wrong, so loops and speed were not judged: make the values match "
-        "(the value checks of this function say where)"
+    assert (
+        caught.value.hint
+        == VALUES_FIRST
+        == (
+            "the values are wrong, so loops and speed were not judged: make the values match "
+            "(the value checks of this function say where)"
+        )
     )
 
 
