@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from autograder import __version__, batch
+from autograder.checks import EXERCISES
 from autograder.executors import WorkerDied
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 
@@ -392,3 +393,31 @@ def test_a_resumed_batch_says_so_on_its_first_line(tmp_path, graded):
     stream = io.StringIO()
     batch.run_batch(batch.plan(root, "dev", None, None), out, InProcess(), stream)
     assert stream.getvalue().splitlines()[0] == "resuming: 1 of 2 submissions already graded"
+
+
+def test_progress_of_one_submission_fills_the_bar_and_cuts_long_names(monkeypatch):
+    monkeypatch.setattr(batch, "time", SimpleNamespace(monotonic=lambda: 5.0))
+    terminal = Terminal()
+    batch.Progress(1, terminal).advance("a" * 40, "")
+    assert terminal.getvalue() == f"\r[{'#' * 30}] 1/1 ETA    0 s  {'a' * 30}\n"
+
+
+def test_similarity_compares_every_student_on_the_graded_exercises(tmp_path, graded, monkeypatch):
+    from autograder import similarity
+
+    asked = {}
+
+    def write_similarity(students, exercises, out, executor, threshold):
+        asked.update(students=students, exercises=exercises, threshold=threshold)
+
+    monkeypatch.setattr(similarity, "write_similarity", write_similarity)
+    root = entries(tmp_path / "in", {"alice": {"good.py": ""}, "bob": {"bad.py": ""}})
+    out = tmp_path / "out"
+    batch.run_batch(batch.plan(root, "dev", ("svm",), None), out, InProcess(), io.StringIO(), similarity=0.7)
+    assert asked == {
+        "students": [("alice", root / "alice"), ("bob", root / "bob")],
+        "exercises": ["svm"],
+        "threshold": 0.7,
+    }
+    batch.run_batch(batch.plan(root, "dev", None, None), out, InProcess(), io.StringIO(), similarity=0.7)
+    assert asked["exercises"] == list(EXERCISES)
