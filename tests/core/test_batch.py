@@ -421,3 +421,7 @@ def test_similarity_compares_every_student_on_the_graded_exercises(tmp_path, gra
     }
     batch.run_batch(batch.plan(root, "dev", None, None), out, InProcess(), io.StringIO(), similarity=0.7)
     assert asked["exercises"] == list(EXERCISES)
+    (root / "bob" / "bad.py").unlink()
+    (root / "bob").rmdir()  # a class of one
+    batch.run_batch(batch.plan(root, "dev", ("knn",), None), out, InProcess(), io.StringIO(), similarity=0.7)
+    assert asked["exercises"] == ["knn"] and len(asked["students"]) == 1
