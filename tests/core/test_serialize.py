@@ -178,7 +178,10 @@ def test_a_shared_cause_is_stated_once_at_the_top():
 
 def test_a_grader_fault_says_the_submission_was_not_graded():
     document = to_gradescope(result(check("c", Status.GRADER_FAULT, message="grader fault: KeyError")))
-    assert document["output"].startswith("This submission could not be graded: the grading machine failed")
+    assert document["output"] == (
+        "This submission could not be graded: the grading machine failed (a grader fault or a dataset it "
+        "lacks), not your code. Tell your instructor; it will be graded again."
+    )
     assert document["extra_data"]["grader_fault"] is True
 
 
@@ -195,6 +198,7 @@ def test_write_gradescope_writes_strict_json(tmp_path):
     write_gradescope(result(check("c", Status.PASSED, details={"ratio": float("nan")})), path)
     text = path.read_text()
     assert "NaN" not in text
+    assert text.startswith('{\n  "score": 2.0,\n')  # indented by two spaces
     document = json.loads(text)
     assert document["tests"][0]["extra_data"]["ratio"] is None
     assert sorted(p.name for p in path.parent.iterdir()) == ["results.json"]
