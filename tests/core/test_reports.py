@@ -218,35 +218,61 @@ def test_verdict_counts_most_frequent_first_or_the_verdict_when_no_check():
 # -- the summary page ---------------------------------------------------------------
 
 
-def test_the_summary_ranks_failing_checks_and_names_their_usual_bug():
-    def submission(dw: Status, hint: str = "") -> GradingResult:
-        return result(
-            exercise(
-                "svm",
-                check("dW", dw, hint=hint),
-                check("loss", Status.FAILED),
-                check("stub", Status.NOT_ATTEMPTED),
-                check("fault", Status.GRADER_FAULT),
-            )
-        )
+def test_the_summary_page_section_by_section():
+    def submission(dw: Status, hint: str = "", stub: bool = True, peak: int = 0) -> GradingResult:
+        checks = [
+            check("dW", dw, hint=hint),
+            check("loss", Status.FAILED),
+            check("fault", Status.GRADER_FAULT),
+        ]
+        if stub:
+            checks.append(check("stub", Status.NOT_ATTEMPTED))
+        return result(exercise("svm", *checks, peak_memory_bytes=peak), execution_time=1.0 + peak / 2**20)
 
     records = [
+        record("c", submission(Status.FAILED, NAMED_BUG + "other", peak=3 * 2**20)),
         record("a", submission(Status.FAILED, NAMED_BUG + "no reg")),
         record("b", submission(Status.FAILED, NAMED_BUG + "no reg")),
-        record("c", submission(Status.FAILED, NAMED_BUG + "other")),
-        record("d", submission(Status.PASSED), ""),
+        record("d", submission(Status.PASSED, stub=False)),
         record("e", None, "grader fault: KeyError"),
     ]
     page = summary_html(records)
-    assert "<h1>Batch summary: 5 submissions</h1>" in page
-    failing = page[page.index("Most frequent failing checks") : page.index("<h2>Not attempted")]
-    assert failing.index("<td>loss</td><td>4</td>") < failing.index("<td>dW</td><td>3</td><td>no reg</td>")
-    assert "stub" not in failing and "fault" not in failing
-    assert "<tr><td>svm</td><td>4</td></tr>" in page  # four graded submissions left a check not attempted
-    assert "<tr><td>e</td><td>grader fault: KeyError</td></tr>" in page
-    assert "4 graded in mode dev · grader 9.9 · NumPy 2.0 · BLAS openblas 0.3 · isolation: full" in page
+    assert page.startswith(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Batch summary</title>'
+    )
+    head = page[page.index("<body>\n") + 7 : page.index("<figure>")]
+    assert head == (
+        "<h1>Batch summary: 5 submissions</h1>\n"
+        '<p class="meta">4 graded in mode dev · grader 9.9 · NumPy 2.0 · BLAS openblas 0.3 · '
+        "isolation: full</p>\n"
+        "<h2>Scores</h2>\n"
+    )
+    assert 'alt="svm: scores of 4 submissions"><figcaption>svm: scores of 4 submissions</figcaption>' in page
+    tail = page[page.index("</figure>\n") + 10 :]
+    # loss failed in four submissions, dW in three (two of them with the bug "no reg");
+    # the stub and the grader fault are not the class's mistakes; d attempted everything
+    assert tail == (
+        "<h2>Most frequent failing checks</h2>\n"
+        "<table><tr><th>exercise</th><th>check</th><th>submissions failing</th><th>named bug</th></tr>"
+        "<tr><td>svm</td><td>loss</td><td>4</td><td></td></tr>"
+        "<tr><td>svm</td><td>dW</td><td>3</td><td>no reg</td></tr></table>\n"
+        "<h2>Not attempted</h2>\n"
+        "<table><tr><th>exercise</th><th>submissions with work missing or not attempted</th></tr>"
+        "<tr><td>svm</td><td>3</td></tr></table>\n"
+        "<h2>Slowest submissions</h2>\n"
+        "<table><tr><th>student</th><th>seconds</th><th>peak memory (MiB)</th></tr>"
+        "<tr><td>c</td><td>4.0</td><td>3</td></tr><tr><td>a</td><td>1.0</td><td>0</td></tr>"
+        "<tr><td>b</td><td>1.0</td><td>0</td></tr><tr><td>d</td><td>1.0</td><td>0</td></tr></table>\n"
+        "<h2>Not graded</h2>\n"
+        "<table><tr><th>student</th><th>why</th></tr>"
+        "<tr><td>e</td><td>grader fault: KeyError</td></tr></table>\n"
+        "</body></html>\n"
+    )
     assert "Code similarity" not in page
-    assert '<a href="similarity.html">' in summary_html(records, "similarity.html")
+    linked = summary_html(records, "similarity.html")
+    assert (
+        '\n<p><a href="similarity.html">Code similarity across the class</a></p>\n<h2>Scores</h2>' in linked
+    )
 
 
 def test_the_summary_shows_at_most_its_row_limits():
@@ -262,7 +288,7 @@ def test_the_summary_shows_at_most_its_row_limits():
     ]
     page = summary_html(records)
     failing = page[page.index("Most frequent failing checks") : page.index("<h2>Not attempted")]
-    assert failing.count("<tr>") == FAILING_SHOWN + 1
+    assert failing.count("<tr>") == FAILING_SHOWN + 1 == 16
     slowest = page[page.index("Slowest submissions") :]
     assert slowest.count("<tr>") == 10 + 1
     assert slowest.index("<td>s11</td><td>11.0</td>") < slowest.index("<td>s10</td><td>10.0</td>")
@@ -271,5 +297,19 @@ def test_the_summary_shows_at_most_its_row_limits():
 
 def test_the_summary_says_when_no_attempted_check_failed():
     page = summary_html([record("a", result(exercise("svm", check("a", Status.PASSED))))])
-    assert "<p>No check failed on an attempted answer.</p>" in page
+    assert "\n<h2>Most frequent failing checks</h2>\n<p>No check failed on an attempted answer.</p>\n" in page
     assert "Not graded" not in page
+
+
+def test_lines_wrap_at_100_characters_and_never_inside_a_word_or_at_a_hyphen():
+    assert text.wrap("a" * 95 + " bcd", "") == ["a" * 95 + " bcd"]  # 99 characters
+    assert text.wrap("a" * 96 + " bcd", "") == ["a" * 96 + " bcd"]  # 100
+    assert text.wrap("a" * 97 + " bcd", "") == ["a" * 97, "  bcd"]  # 101
+    url = "https://example.org/" + "z" * 150
+    assert text.wrap(f"see {url}", "") == ["see", f"  {url}"]
+    hyphenated = "x" * 60 + "-" + "y" * 60
+    assert text.wrap(f"word {hyphenated}", "") == ["word", f"  {hyphenated}"]
+
+
+def test_the_practice_mode_line():
+    assert text.PRACTICE_MODE == "practice mode: your code ran with basic limits"
