@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -232,3 +233,19 @@ def test_tree_peak_rss_reads_vmhwm_and_is_zero_for_a_process_gone():
         sleeper.kill()
         sleeper.wait()
     assert tree_peak_rss(2**22 + 1) == 0  # above the kernel's largest pid
+
+
+@pytest.mark.parametrize(
+    ("bwrap", "code", "harness"),
+    [
+        ("/usr/bin/bwrap", 128 + 9, -9),  # bubblewrap's 128 + N: the harness died of signal N
+        ("/usr/bin/bwrap", 128 + 11, -11),
+        ("/usr/bin/bwrap", 128, 128),  # not a signal
+        ("/usr/bin/bwrap", 3, 3),
+        (None, 128 + 9, 128 + 9),  # without bubblewrap the code is the harness's own
+    ],
+)
+def test_bubblewraps_signal_exit_codes_are_the_harness_signals(bwrap, code, harness):
+    child = ended(None)
+    child._layers = SimpleNamespace(bwrap=bwrap)
+    assert child._exit_code(code) == harness
