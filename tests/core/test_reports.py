@@ -313,3 +313,13 @@ def test_lines_wrap_at_100_characters_and_never_inside_a_word_or_at_a_hyphen():
 
 def test_the_practice_mode_line():
     assert text.PRACTICE_MODE == "practice mode: your code ran with basic limits"
+
+
+def test_the_summary_lists_every_not_attempted_exercise_and_every_problem_as_rows():
+    stubs = result(
+        exercise("svm", check("a", Status.NOT_ATTEMPTED)),
+        exercise("knn", check("a", Status.MISSING, exercise="knn"), verdict="not submitted"),
+    )
+    page = summary_html([record("a", stubs), record("x", None, "p1"), record("y", None, "p2")])
+    assert "<tr><td>svm</td><td>1</td></tr><tr><td>knn</td><td>1</td></tr></table>" in page
+    assert "<tr><td>x</td><td>p1</td></tr><tr><td>y</td><td>p2</td></tr></table>" in page
