@@ -18,6 +18,7 @@ import pytest
 from autograder import __version__, batch
 from autograder.checks import EXERCISES
 from autograder.executors import WorkerDied
+from autograder.reports import similarity_html
 from autograder.results import CheckResult, ExerciseResult, GradingResult, Status
 
 
@@ -293,10 +294,10 @@ def test_the_summary_links_to_the_similarity_page_only_when_it_exists(tmp_path, 
     out = tmp_path / "out"
     out.mkdir()
     batch.write_summaries(out, [])
-    assert batch.SIMILARITY_NAME not in (out / batch.SUMMARY_NAME).read_text()
-    (out / batch.SIMILARITY_NAME).write_text("<html></html>")
+    assert similarity_html.PAGE_NAME not in (out / batch.SUMMARY_NAME).read_text()
+    (out / similarity_html.PAGE_NAME).write_text("<html></html>")
     batch.write_summaries(out, ["nobody"])
-    assert f'href="{batch.SIMILARITY_NAME}"' in (out / batch.SUMMARY_NAME).read_text()
+    assert f'href="{similarity_html.PAGE_NAME}"' in (out / batch.SUMMARY_NAME).read_text()
     assert gradebook(out) == []
 
 
@@ -306,7 +307,7 @@ def test_the_batch_writes_the_files_the_contract_names():
         "instructor.json",
         "feedback.html",
     )
-    assert (batch.GRADEBOOK_NAME, batch.SUMMARY_NAME, batch.SIMILARITY_NAME) == (
+    assert (batch.GRADEBOOK_NAME, batch.SUMMARY_NAME, similarity_html.PAGE_NAME) == (
         "gradebook.csv",
         "summary.html",
         "similarity.html",

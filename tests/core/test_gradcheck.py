@@ -16,6 +16,7 @@ from autograder.checks.gradcheck import (
     FULL_SIZE,
     SAMPLES,
     STEP,
+    Batched,
     anchored,
     check_gradient,
     coordinates,
@@ -94,7 +95,8 @@ def test_numerical_gradient_is_the_centred_difference_in_any_evaluation_order():
         return quadratic(z)
 
     order = np.random.default_rng(5).permutation(2 * len(units))
-    slopes, values = numerical_gradient(loss, X, units, order)
+    slopes, values, at_x = numerical_gradient(loss, X, units, order)
+    assert at_x is None and len(seen) == 2 * len(units)
     expected = np.array([np.sum(GRADIENT * u) for u in units])
     np.testing.assert_allclose(slopes, expected, rtol=1e-8)
     assert values.shape == (len(units), 2)
@@ -107,11 +109,31 @@ def test_numerical_gradient_is_the_centred_difference_in_any_evaluation_order():
 
 def test_numerical_gradient_divides_by_twice_the_step():
     # loss(x) = 3 x: the slope is 3 whatever the step
-    slopes, values = numerical_gradient(
-        lambda z: 3.0 * float(z[0]), np.array([1.0]), [np.ones(1)], np.arange(2), 0.25
+    slopes, values, _ = numerical_gradient(
+        lambda z: 3.0 * float(z[0]), np.array([1.0]), [np.ones(1)], np.arange(2), step=0.25
     )
     np.testing.assert_array_equal(values, [[3.75, 2.25]])
     np.testing.assert_array_equal(slopes, [3.0])
+
+
+def test_numerical_gradient_in_one_batch_asks_every_point_in_order_and_x_last():
+    units, _ = directions(X.shape, rng())
+    order = np.random.default_rng(7).permutation(2 * len(units))
+    asked = []
+
+    def losses(points):
+        asked.append([z.copy() for z in points])
+        return np.array([quadratic(z) for z in points])
+
+    slopes, values, at_x = numerical_gradient(Batched(losses), X, units, order, again=True)
+    assert len(asked) == 1 and len(asked[0]) == 2 * len(units) + 1
+    for got, k in zip(asked[0], order, strict=False):
+        np.testing.assert_array_equal(got, point(X, units, int(k)))
+    np.testing.assert_array_equal(asked[0][-1], X)
+    assert at_x == quadratic(X)
+    one_by_one = numerical_gradient(quadratic, X, units, order)
+    np.testing.assert_array_equal(slopes, one_by_one[0])
+    np.testing.assert_array_equal(values, one_by_one[1])
 
 
 def test_relative_errors_are_elementwise_and_floored():

@@ -43,6 +43,12 @@ class FakeClock:
 
         return run
 
+    @staticmethod
+    def baseline(seconds: list[float]):
+        """A loop baseline that reports ``seconds[k]`` on its k-th call (it times itself)."""
+        calls = iter(seconds)
+        return lambda case: next(calls)
+
 
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
@@ -66,7 +72,7 @@ def test_timed_returns_the_seconds_and_the_value(clock):
 
 def test_the_ratio_is_best_baseline_over_best_student(clock):
     report = check_speedup(
-        "svm", draw, clock.side([3.0, 1.0, 2.0]), clock.side([0.25, 0.0625, 0.125]), accept
+        "svm", draw, clock.baseline([3.0, 1.0, 2.0]), clock.side([0.25, 0.0625, 0.125]), accept
     )
     # best loop 1.0 s (not the first), best student 0.0625 s (not the last): 16x
     assert report == {"baseline_seconds": 1.0, "student_seconds": 0.0625, "ratio": 16.0}
@@ -75,16 +81,18 @@ def test_the_ratio_is_best_baseline_over_best_student(clock):
 def test_exactly_the_minimum_speedup_passes_and_just_below_fails(clock):
     # dyadic seconds: the fake clock's differences are exact
     assert SPEEDUP_MIN == 10.0
-    report = check_speedup("svm", draw, clock.side([5.0] * REPEATS), clock.side([0.5] * REPEATS), accept)
+    report = check_speedup("svm", draw, clock.baseline([5.0] * REPEATS), clock.side([0.5] * REPEATS), accept)
     assert report == {"baseline_seconds": 5.0, "student_seconds": 0.5, "ratio": 10.0}
     with pytest.raises(CheckFailed):
-        check_speedup("svm", draw, clock.side([5.0] * REPEATS), clock.side([0.5 + 2**-20] * REPEATS), accept)
+        check_speedup(
+            "svm", draw, clock.baseline([5.0] * REPEATS), clock.side([0.5 + 2**-20] * REPEATS), accept
+        )
 
 
 def test_below_the_minimum_fails_naming_both_times(clock):
     with pytest.raises(CheckFailed) as caught:
         check_speedup(
-            "svm_loss_vectorized", draw, clock.side([1.0, 2.0, 4.0]), clock.side([0.125] * 3), accept
+            "svm_loss_vectorized", draw, clock.baseline([1.0, 2.0, 4.0]), clock.side([0.125] * 3), accept
         )
     assert caught.value.message == (
         "svm_loss_vectorized: expected at least 10x faster than a loop version (1.000 s), got 8.0x (0.125 s)"
@@ -92,7 +100,7 @@ def test_below_the_minimum_fails_naming_both_times(clock):
 
 
 def test_a_student_call_timed_at_zero_does_not_divide_by_zero(clock):
-    report = check_speedup("svm", draw, clock.side([1.0] * 3), clock.side([0.0] * 3), accept)
+    report = check_speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.0] * 3), accept)
     assert report["ratio"] == pytest.approx(1e9)
 
 
@@ -106,7 +114,7 @@ def test_every_repetition_draws_a_fresh_input_and_is_verified(clock):
     def verify(case, got, expected):
         verified.append((case, got, expected))
 
-    check_speedup("svm", drawing, clock.side([1.0] * 3), clock.side([0.01] * 3), verify)
+    check_speedup("svm", drawing, clock.baseline([1.0] * 3), clock.side([0.01] * 3), verify)
     assert drawn == list(range(REPEATS))
     assert verified == [(f"input {k}", ("done", f"input {k}"), f"expected {k}") for k in range(REPEATS)]
 
@@ -117,7 +125,7 @@ def test_a_wrong_answer_fails_with_the_values_first_hint_however_fast(clock):
             raise CheckFailed("scores", "1", "2")
 
     with pytest.raises(CheckFailed) as caught:
-        check_speedup("svm", draw, clock.side([1.0] * 3), clock.side([0.001] * 3), verify)
+        check_speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.001] * 3), verify)
     assert (
         caught.value.hint
         == VALUES_FIRST
@@ -163,3 +171,17 @@ def test_loop_baseline_makes_iterations_times_calls_numpy_calls_on_the_operand(m
     loop_baseline(4, 3, operand)
     assert len(seen) == 12
     assert all(a is operand and b == 1.0 for a, b in seen)
+
+
+def test_loop_baseline_times_a_sample_of_its_calls_and_scales_it_to_all(monkeypatch, clock):
+    seen = []
+
+    def multiply(a, b):
+        seen.append(a)
+        clock.now += 0.5
+
+    monkeypatch.setattr(speed, "np", SimpleNamespace(multiply=multiply))
+    monkeypatch.setattr(speed, "BASELINE_CALLS", 10)
+    assert loop_baseline(1000, 3, np.arange(3.0)) == pytest.approx(0.5 * 3000)
+    assert len(seen) == 10
+    assert loop_baseline(2, 3, np.arange(3.0)) == pytest.approx(0.5 * 6)  # fewer calls than the sample: all
