@@ -6,4 +6,4 @@ what a student handed in) -> ``sandbox`` (run it in a limited child process)
 result model) -> ``reports`` (text, Gradescope JSON).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
