@@ -21,6 +21,7 @@ from autograder.checks.gradcheck import (
     check_gradient,
     coordinates,
     directions,
+    loss_at_points,
     numerical_gradient,
     point,
     relative_errors,
@@ -328,3 +329,76 @@ def test_anchored_asks_the_session_for_the_values_under_a_named_key():
     points = [X, 2 * X]
     np.testing.assert_allclose(anchor(points), [quadratic(X), quadratic(2 * X)], rtol=1e-15)
     assert keys == ["anchor loss"]
+
+
+# -- a student's (loss, grad) at many points in one request ---------------------------
+
+
+class EachSession:
+    """``Session.each`` as the harness answers it, in this process: ``target(*args)``
+    once per row of ``args[vary]``, element ``pick`` of each result, stacked."""
+
+    def __init__(self, functions: dict) -> None:
+        self.functions = functions
+        self.requests = 0
+
+    def each(self, target, args, vary, pick=None):
+        self.requests += 1
+        rows = []
+        for row in args[vary]:
+            value = self.functions[target](*args[:vary], row.copy(), *args[vary + 1 :])
+            rows.append(value if pick is None else value[pick])
+        if isinstance(rows[0], tuple):
+            return tuple(np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0])))
+        return np.stack(rows)
+
+
+FEATURES = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0], [2.0, 0.0, -1.0], [0.0, 1.0, 1.0]])
+LABELS = np.array([0, 1, 1, 0])
+WEIGHTS = np.array([[0.1, -0.2], [0.3, 0.0], [-0.1, 0.2]])
+
+
+def squares(W, X, y, reg):
+    """sum((X W)**2) / 2 + reg * sum(W**2), and its gradient."""
+    scores = X @ W
+    return 0.5 * float(np.sum(scores**2)) + reg * float(np.sum(W * W)), X.T @ scores + 2 * reg * W
+
+
+def batched_losses(function, points):
+    session = EachSession({"f": function})
+    args = (WEIGHTS, FEATURES, LABELS, 0.1)
+    losses = loss_at_points(session, "f", args, ("f(W, X, y, reg)", "loss", "dW")).losses(points)
+    return losses, session.requests
+
+
+POINTS = [WEIGHTS + 0.25 * k for k in range(3)]
+
+
+def test_the_losses_at_every_point_come_from_one_request_varying_the_weights():
+    losses, requests = batched_losses(squares, POINTS)
+    assert requests == 1
+    np.testing.assert_array_equal(losses, [squares(p, FEATURES, LABELS, 0.1)[0] for p in POINTS])
+
+
+def test_a_one_element_loss_is_taken_as_a_single_call_takes_it():
+    losses, _ = batched_losses(lambda *a: (np.array([squares(*a)[0]]), squares(*a)[1]), POINTS)
+    np.testing.assert_array_equal(losses, [squares(p, FEATURES, LABELS, 0.1)[0] for p in POINTS])
+
+
+@pytest.mark.parametrize(
+    "student, subject",
+    [
+        (lambda *a: squares(*a)[0], "f(W, X, y, reg)"),  # the loss alone, no tuple
+        (lambda *a: (*squares(*a), 0.0), "f(W, X, y, reg)"),  # three values
+        (lambda *a: (squares(*a)[0], squares(*a)[1][:2]), "dW"),  # gradient of the wrong shape
+        (lambda *a: (squares(*a)[0], np.ones((3, 2), dtype=np.int64)), "dW"),  # integer gradient
+        (lambda *a: (np.array([1.0, 2.0]), squares(*a)[1]), "loss"),  # two losses per call
+        (lambda *a: (np.array([[1.0]]) * np.nan, squares(*a)[1]), "loss"),  # NaN loss
+    ],
+    ids=["not a tuple", "three values", "dW shape", "integer dW", "two losses", "nan loss"],
+)
+def test_every_answer_is_validated_as_a_single_calls_would_be(student, subject):
+    with pytest.raises(CheckFailed) as caught:
+        batched_losses(student, POINTS)
+    assert caught.value.status == Status.INVALID_OUTPUT
+    assert caught.value.message.startswith(f"{subject}: expected ")
