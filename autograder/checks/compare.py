@@ -76,11 +76,12 @@ def as_array(
     return value
 
 
-def as_scalar(subject: str, value: Any) -> float:
-    """Validate a returned scalar (a 0-d or one-element array) as a float."""
+def as_scalar(subject: str, value: Any, finite: bool = True) -> float:
+    """Validate a returned scalar (a 0-d or one-element array) as a float;
+    ``finite`` as for ``as_array``."""
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(())
-    return float(as_array(subject, value, ()))
+    return float(as_array(subject, value, (), finite=finite))
 
 
 def as_tuple(subject: str, value: Any, length: int) -> tuple[Any, ...]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from autograder.checks.base import CheckFailed
-from autograder.checks.compare import as_array, as_tuple, assert_close
+from autograder.checks.compare import assert_close
 from autograder.checks.session import Session
 from autograder.results import Status
 
@@ -263,28 +264,33 @@ def require_anchored(
         )
 
 
-def loss_at_points(session: Session, function: str, args: tuple, subjects: tuple[str, str, str]) -> Batched:
-    """The loss of the student's ``function(*args) -> (loss, grad)`` at many values of
-    ``args[0]``, in one sandbox request (``Session.each``); every answer is
-    validated as a single call's would be.
-
-    Parameters
-    ----------
-    subjects : (str, str, str)
-        How the call, its loss and its gradient are named in messages.
-    """
-    call, loss_name, grad_name = subjects
+def loss_at_points(session: Session, function: str, args: tuple, validate: Callable[[Any], float]) -> Batched:
+    """The loss of the student's ``function(*args)`` at many values of ``args[0]``, in
+    one sandbox request (``Session.each``). Each point's answer goes through
+    ``validate``, the check's own validation of a single call's answer, which
+    returns its loss: a batched answer is refused exactly where a call's would be."""
 
     def losses(points: list[np.ndarray]) -> np.ndarray:
-        count = len(points)
-        got = as_tuple(call, session.each(function, (np.stack(points), *args[1:]), 0), 2)
-        as_array(grad_name, got[1], (count, *args[0].shape), kinds="f")
-        loss = got[0]
-        if isinstance(loss, np.ndarray) and loss.ndim > 1 and loss.size == count:
-            loss = loss.reshape(count)  # one-element arrays, as a single call accepts
-        return as_array(loss_name, loss, (count,))
+        stacked = session.each(function, (np.stack(points), *args[1:]), 0)
+        return np.array([validate(answer) for answer in per_call(function, stacked, len(points))])
 
     return Batched(losses)
+
+
+def per_call(subject: str, stacked: Any, count: int) -> list[Any]:
+    """Split what ``Session.each`` stacked into the ``count`` answers of single calls:
+    the rows of an array, or tuples of the rows of each element (each row an
+    ndarray, 0-d for a scalar). A reply of any other layout is invalid output."""
+    parts = stacked if isinstance(stacked, tuple) else (stacked,)
+    if not all(isinstance(part, np.ndarray) and part.ndim >= 1 and len(part) == count for part in parts):
+        raise CheckFailed(
+            subject,
+            f"{count} answers, one per point",
+            "a reply of another layout",
+            status=Status.INVALID_OUTPUT,
+        )
+    rows = [tuple(part[i, ...] for part in parts) for i in range(count)]
+    return rows if isinstance(stacked, tuple) else [row[0] for row in rows]
 
 
 def anchored(session: Session, key: str, reference: Loss) -> Anchor:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
-from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
+from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient, loss_at_points
 from autograder.checks.linear import (
     VISIBLE_REG,
@@ -156,8 +156,7 @@ def validated(function: str, args: tuple, got: Any, finite: bool = True) -> tupl
     grad : ndarray of the shape of ``args[0]``
     """
     got = as_tuple(signature(function), got, 2)
-    value = got[0].reshape(()) if isinstance(got[0], np.ndarray) and got[0].size == 1 else got[0]
-    loss = float(as_array(f"loss of {function}", value, (), finite=finite))
+    loss = as_scalar(f"loss of {function}", got[0], finite=finite)
     grad = as_array(f"{grad_name(function)} of {function}", got[1], args[0].shape, kinds="f", finite=finite)
     return loss, grad
 
@@ -289,12 +288,7 @@ def gradient_check(function: str) -> Check:
         worst = check_gradient(
             f"{grad_name(function)} of {function}",
             grad,
-            loss_at_points(
-                session,
-                function,
-                args,
-                (signature(function), f"loss of {function}", f"{grad_name(function)} of {function}"),
-            ),
+            loss_at_points(session, function, args, lambda got: validated(function, args, got)[0]),
             args[0],
             session.rng,
             anchor=anchored(

@@ -7,6 +7,8 @@ equals what a well-known bug produces, the message names that bug.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise
@@ -96,10 +98,13 @@ def known_bugs(
 
 def student_loss(session: Session, function: str, W, X, y, reg) -> tuple[float, np.ndarray]:
     """Call the student's ``function`` and validate ``(loss, dW)``."""
-    got = as_tuple(f"{function}(W, X, y, reg)", session.call(function, W, X, y, reg), 2)
-    loss = as_scalar(f"loss of {function}", got[0])
-    dW = as_array(f"dW of {function}", got[1], W.shape, kinds="f")
-    return loss, dW
+    return validated(function, W.shape, session.call(function, W, X, y, reg))
+
+
+def validated(function: str, shape: tuple[int, ...], got: Any) -> tuple[float, np.ndarray]:
+    """Validate what ``function`` returned as ``(loss, dW)``, ``dW`` of ``shape``."""
+    got = as_tuple(f"{function}(W, X, y, reg)", got, 2)
+    return as_scalar(f"loss of {function}", got[0]), as_array(f"dW of {function}", got[1], shape, kinds="f")
 
 
 def value_check(function: str, part: str, positive_reg: bool, visibility: str) -> Check:
@@ -150,10 +155,7 @@ def gradient_check(function: str) -> Check:
             f"dW of {function}",
             dW,
             loss_at_points(
-                session,
-                function,
-                (W, X, y, VISIBLE_REG),
-                (f"{function}(W, X, y, reg)", f"loss of {function}", f"dW of {function}"),
+                session, function, (W, X, y, VISIBLE_REG), lambda got: validated(function, W.shape, got)[0]
             ),
             W,
             session.rng,

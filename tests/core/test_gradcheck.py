@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from autograder.checks import svm
 from autograder.checks.base import CheckFailed
 from autograder.checks.gradcheck import (
     ANCHOR_HINT,
@@ -367,7 +368,9 @@ def squares(W, X, y, reg):
 def batched_losses(function, points):
     session = EachSession({"f": function})
     args = (WEIGHTS, FEATURES, LABELS, 0.1)
-    losses = loss_at_points(session, "f", args, ("f(W, X, y, reg)", "loss", "dW")).losses(points)
+    losses = loss_at_points(session, "f", args, lambda got: svm.validated("f", WEIGHTS.shape, got)[0]).losses(
+        points
+    )
     return losses, session.requests
 
 
@@ -390,10 +393,10 @@ def test_a_one_element_loss_is_taken_as_a_single_call_takes_it():
     [
         (lambda *a: squares(*a)[0], "f(W, X, y, reg)"),  # the loss alone, no tuple
         (lambda *a: (*squares(*a), 0.0), "f(W, X, y, reg)"),  # three values
-        (lambda *a: (squares(*a)[0], squares(*a)[1][:2]), "dW"),  # gradient of the wrong shape
-        (lambda *a: (squares(*a)[0], np.ones((3, 2), dtype=np.int64)), "dW"),  # integer gradient
-        (lambda *a: (np.array([1.0, 2.0]), squares(*a)[1]), "loss"),  # two losses per call
-        (lambda *a: (np.array([[1.0]]) * np.nan, squares(*a)[1]), "loss"),  # NaN loss
+        (lambda *a: (squares(*a)[0], squares(*a)[1][:2]), "dW of f"),  # gradient of the wrong shape
+        (lambda *a: (squares(*a)[0], np.ones((3, 2), dtype=np.int64)), "dW of f"),  # integer gradient
+        (lambda *a: (np.array([1.0, 2.0]), squares(*a)[1]), "loss of f"),  # two losses per call
+        (lambda *a: (np.array([[1.0]]) * np.nan, squares(*a)[1]), "loss of f"),  # NaN loss
     ],
     ids=["not a tuple", "three values", "dW shape", "integer dW", "two losses", "nan loss"],
 )
@@ -402,3 +405,24 @@ def test_every_answer_is_validated_as_a_single_calls_would_be(student, subject):
         batched_losses(student, POINTS)
     assert caught.value.status == Status.INVALID_OUTPUT
     assert caught.value.message.startswith(f"{subject}: expected ")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        np.zeros(2),  # fewer answers than points
+        (np.zeros(3), np.zeros((2, 3, 2))),  # one element stacked short
+        (np.zeros(3), [0.0, 1.0, 2.0]),  # an element that is no array
+        np.float64(1.0),  # no rows at all
+    ],
+    ids=["short", "ragged tuple", "not an array", "0-d"],
+)
+def test_a_reply_that_is_not_one_answer_per_point_is_invalid_output(reply):
+    session = SimpleNamespace(each=lambda target, args, vary, pick=None: reply)
+    batched = loss_at_points(
+        session, "f", (WEIGHTS, FEATURES, LABELS, 0.1), lambda got: pytest.fail("validated")
+    )
+    with pytest.raises(CheckFailed) as caught:
+        batched.losses(POINTS)
+    assert caught.value.status == Status.INVALID_OUTPUT
+    assert caught.value.message.startswith("f: expected 3 answers, one per point")
