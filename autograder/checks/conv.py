@@ -24,7 +24,7 @@ import numpy as np
 
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise
 from autograder.checks.compare import Suspect, as_array, as_tuple, assert_close
-from autograder.checks.gradcheck import Batched, anchored, check_gradient
+from autograder.checks.gradcheck import Batched, anchored, check_gradient, loss_at_points
 from autograder.checks.session import Session
 from autograder.results import Status
 from autograder.sandbox import Kept
@@ -594,7 +594,8 @@ def conv_gradient(session: Session, case: ConvCase, visibility: str) -> None:
 
     def student(name: str) -> Batched:
         args = (x, w, b, case.param)
-        return forward_losses(session, "conv_forward_naive", args, list(inputs).index(name), case, dout)
+        vary = list(inputs).index(name)
+        return forward_losses(session, "conv_forward_naive", args, vary, case, dout, conv_shape_bugs(case))
 
     def reference(name: str) -> Callable[[np.ndarray], float]:
         forward = session.reference.conv_forward_naive
@@ -616,20 +617,23 @@ def conv_gradient(session: Session, case: ConvCase, visibility: str) -> None:
 
 
 def forward_losses(
-    session: Session, target: str, args: tuple, vary: int, case: ConvCase | PoolCase, dout: np.ndarray
+    session: Session,
+    target: str,
+    args: tuple,
+    vary: int,
+    case: ConvCase | PoolCase,
+    dout: np.ndarray,
+    shape_bugs: Sequence[tuple[str, Shape]],
 ) -> Batched:
     """The loss ``sum(out * dout)`` of the student's forward ``target(*args)`` at
-    many values of ``args[vary]``, in one sandbox request (``Session.each``);
+    many values of ``args[vary]``, in one sandbox request (``loss_at_points``);
     every output is validated like a single forward's."""
+    subject = f"out of {target}, {case.label}"
 
-    def losses(points: list[np.ndarray]) -> np.ndarray:
-        values = (*args[:vary], np.stack(points), *args[vary + 1 :])
-        got = session.each(target, values, vary, pick=0)
-        subject = f"out of {target}, {case.label}, at the numerical gradient's points"
-        outs = as_array(subject, got, (len(points), *case.out_shape()), kinds="f")
-        return np.array([float(np.sum(out * dout)) for out in outs])
+    def loss(out: np.ndarray) -> float:
+        return float(np.sum(as_image(subject, out, case.out_shape(), shape_bugs) * dout))
 
-    return Batched(losses)
+    return loss_at_points(session, target, args, loss, vary, pick=0)
 
 
 def pool_cache(session: Session, case: PoolCase, x: np.ndarray) -> Kept:
@@ -668,7 +672,9 @@ def pool_gradient(session: Session, case: PoolCase, visibility: str) -> None:
     worst = check_gradient(
         f"dx of max_pool_backward_naive, {case.label}",
         dx,
-        forward_losses(session, "max_pool_forward_naive", (x, case.param), 0, case, dout),
+        forward_losses(
+            session, "max_pool_forward_naive", (x, case.param), 0, case, dout, pool_shape_bugs(case)
+        ),
         x,
         session.rng,
         anchor=anchored(session, "x", lambda v: float(np.sum(reference(v, case.param)[0] * dout))),

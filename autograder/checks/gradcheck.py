@@ -264,14 +264,23 @@ def require_anchored(
         )
 
 
-def loss_at_points(session: Session, function: str, args: tuple, validate: Callable[[Any], float]) -> Batched:
-    """The loss of the student's ``function(*args)`` at many values of ``args[0]``, in
-    one sandbox request (``Session.each``). Each point's answer goes through
-    ``validate``, the check's own validation of a single call's answer, which
-    returns its loss: a batched answer is refused exactly where a call's would be."""
+def loss_at_points(
+    session: Session,
+    function: str,
+    args: tuple,
+    validate: Callable[[Any], float],
+    vary: int = 0,
+    pick: int | None = None,
+) -> Batched:
+    """The loss of the student's ``function(*args)`` at many values of ``args[vary]``,
+    in one sandbox request (``Session.each``). Each point's answer (its element
+    ``pick`` when given) goes through ``validate``, the check's own validation of
+    a single call's answer, which returns the loss: a batched answer is refused
+    exactly where a call's would be."""
 
     def losses(points: list[np.ndarray]) -> np.ndarray:
-        stacked = session.each(function, (np.stack(points), *args[1:]), 0)
+        values = (*args[:vary], np.stack(points), *args[vary + 1 :])
+        stacked = session.each(function, values, vary, pick)
         return np.array([validate(answer) for answer in per_call(function, stacked, len(points))])
 
     return Batched(losses)

@@ -426,3 +426,13 @@ def test_a_reply_that_is_not_one_answer_per_point_is_invalid_output(reply):
         batched.losses(POINTS)
     assert caught.value.status == Status.INVALID_OUTPUT
     assert caught.value.message.startswith("f: expected 3 answers, one per point")
+
+
+def test_the_varied_argument_and_the_picked_element_are_the_ones_asked_for():
+    session = EachSession({"f": lambda a, b, c: (float(np.sum(a * b)) + c, "a cache")})
+    a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    points = [b, 2 * b]
+    losses = loss_at_points(session, "f", (a, b, 0.5), lambda out: float(out) * 10, vary=1, pick=0).losses(
+        points
+    )
+    np.testing.assert_array_equal(losses, [15.0, 25.0])
