@@ -140,9 +140,7 @@ class Harness:
             return ["dict", {str(key): self.encode(item, leaves, depth + 1) for key, item in value.items()}]
         if nested:
             return ["tuple", [self.encode(item, leaves, depth + 1) for item in value]]
-        array = np.array(value, copy=True, order="C")
-        if array.dtype.kind not in "biuf":
-            raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
+        array = numbers(value)
         if len(leaves) >= self.max_leaves:
             raise Refused(f"more than {self.max_leaves} arrays")
         leaves.append(array)
@@ -268,7 +266,7 @@ class Harness:
 
 def numbers(value):
     """``value`` as a new array of numbers, or ``Refused``."""
-    array = np.array(value, copy=True)
+    array = np.array(value, copy=True, order="C")
     if array.dtype.kind not in "biuf":
         raise Refused(f"a {type(value).__name__} holding {array.dtype}, not numbers")
     return array
