@@ -425,7 +425,7 @@ def test_a_reply_that_is_not_one_answer_per_point_is_invalid_output(reply):
     with pytest.raises(CheckFailed) as caught:
         batched.losses(POINTS)
     assert caught.value.status == Status.INVALID_OUTPUT
-    assert caught.value.message.startswith("f: expected 3 answers, one per point")
+    assert caught.value.message == "f: expected 3 answers, one per point, got a reply of another layout"
 
 
 def test_the_varied_argument_and_the_picked_element_are_the_ones_asked_for():
