@@ -16,19 +16,21 @@ ones, so that forward (bias included), ``dw`` with ``db``, and ``dx`` are each
 one (batched) matrix product, and the forward output comes out directly in the
 (N, F, H', W') layout. The backward pass copies the windows again rather than
 keeping the whole batch's matrices from the forward pass (fresh memory costs
-page faults, a chunk's copy stays in cache). Max pooling with windows that do not overlap (stride at least the
-pool size, the common 2x2/2 case) compares strided views with the window
-maximum, with no argmax; other windows go through ``np.argmax`` and
-``np.bincount``.
+page faults, a chunk's copy stays in cache). Max pooling takes the maximum of
+strided views, one per window offset; its backward pass, when the windows
+tile the input (the common 2x2/2 case), compares the input with the window
+maxima repeated over their windows, with no argmax; other windows go through
+``np.argmax`` and ``np.bincount``.
 
 Both layers split the batch into chunks of images of about ``CHUNK_VALUES``
-values, shared out among ``threads`` threads, with NumPy's BLAS held to one
-thread meanwhile: NumPy's elementwise work (the im2col copy, the col2im sums,
-the masks) runs on one thread per call, so the chunks are what spreads it over
-the cores; the per-image matrix products gain more from running side by side
-than from splitting each small product; and a chunk's arrays stay in cache
-between the passes over them. ``benchmarks/bench_softmax_conv.py`` times both
-layers against torch on the same thread count.
+values (``POOL_CHUNK_VALUES`` for pooling), shared out among ``threads``
+threads, with NumPy's BLAS held to one thread meanwhile: NumPy's elementwise
+work (the im2col copy, the col2im sums, the masks) runs on one thread per
+call, so the chunks are what spreads it over the cores; the per-image matrix
+products gain more from running side by side than from splitting each small
+product; and a chunk's arrays stay in cache between the passes over them.
+``benchmarks/bench_softmax_conv.py`` times both layers against torch on the
+same thread count.
 """
 
 import os
@@ -54,9 +56,16 @@ benchmark's sizes), large enough that handing a chunk to a thread costs little
 beside its work. A batch smaller than this is one chunk,
 run on the calling thread (the grader's hidden cases all are)."""
 
+POOL_CHUNK_VALUES = 1 << 18
+"""Values (2 MiB of float64) of a chunk's pooling input. Pooling makes several
+cheap passes per chunk, and each NumPy call hands Python's lock back and forth
+between the threads: at the benchmark's sizes, chunks twice the size of
+``CHUNK_VALUES`` take a fifth less time on 2 threads (a quarter of
+``CHUNK_VALUES`` take twice as long), more than the cache misses they cost."""
 
-def _chunks(count: int, values_per_item: int) -> list[slice]:
-    """Split ``range(count)`` into contiguous chunks of about ``CHUNK_VALUES`` values.
+
+def _chunks(count: int, values_per_item: int, values_per_chunk: int) -> list[slice]:
+    """Split ``range(count)`` into contiguous chunks of about ``values_per_chunk`` values.
 
     Parameters
     ----------
@@ -64,14 +73,16 @@ def _chunks(count: int, values_per_item: int) -> list[slice]:
         Number of items (images).
     values_per_item : int
         Values one item brings to the largest array of the work.
+    values_per_chunk : int
+        Values wanted in a chunk (``CHUNK_VALUES`` or ``POOL_CHUNK_VALUES``).
 
     Returns
     -------
     chunks : list of slice
         At least one, of nearly equal sizes, in order; each of at least
-        ``CHUNK_VALUES`` values when there are several.
+        ``values_per_chunk`` values when there are several.
     """
-    parts = max(1, min(count, count * values_per_item // CHUNK_VALUES))
+    parts = max(1, min(count, count * values_per_item // values_per_chunk))
     bounds = np.linspace(0, count, parts + 1).astype(int)
     return list(map(slice, bounds[:-1], bounds[1:]))
 
@@ -116,7 +127,6 @@ def _window_view(
     width: int,
     stride: int,
     out_shape: tuple[int, int],
-    writeable: bool = False,
 ) -> np.ndarray:
     """Return the view of all the windows of an image batch, kernel axes first.
 
@@ -130,9 +140,6 @@ def _window_view(
         Distance between adjacent windows.
     out_shape : (int, int)
         ``(H', W')``, the number of window positions along H and W.
-    writeable : bool, default False
-        Whether the view may be written to: only when the windows do not
-        overlap, so that no two elements of the view are the same pixel.
 
     Returns
     -------
@@ -142,7 +149,7 @@ def _window_view(
     sn, sc, sh, sw = x.strides
     shape = (*x.shape[:2], height, width, *out_shape)
     strides = (sn, sc, sh, sw, sh * stride, sw * stride)
-    return as_strided(x, shape=shape, strides=strides, writeable=writeable)
+    return as_strided(x, shape=shape, strides=strides, writeable=False)
 
 
 def _columns(
@@ -230,7 +237,7 @@ def conv_forward_fast(
         # (F, C*HH*WW+1) @ (n, C*HH*WW+1, H'*W') -> (n, F, H'*W'): no transpose
         np.matmul(weights, cols, out=out[chunk])
 
-    _run(task, _chunks(N, values), threads)
+    _run(task, _chunks(N, values, CHUNK_VALUES), threads)
     return out.reshape(N, F, *out_shape), (x, w, b, conv_param)
 
 
@@ -312,7 +319,7 @@ def conv_backward_fast(
                 cols_in, cols_out = _overlap(kw, pad, stride, W, W_out)
                 dx[chunk, :, rows_in, cols_in] += dcols[:, :, kh, kw, rows_out, cols_out]
 
-    _run(task, _chunks(N, values), threads)
+    _run(task, _chunks(N, values, CHUNK_VALUES), threads)
     total = per_image.sum(axis=0)
     return dx, total[:, :rows].reshape(w.shape), total[:, rows]
 
@@ -375,7 +382,7 @@ def max_pool_forward_fast(
     def task(chunk: slice) -> None:
         _largest(_offsets(x[chunk], pool_param, out.shape[2:]), out[chunk])
 
-    _run(task, _chunks(N, x[0].size), threads)
+    _run(task, _chunks(N, x[0].size, POOL_CHUNK_VALUES), threads)
     return out, (x, pool_param, out)
 
 
@@ -385,10 +392,10 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple, *, threads: int = THR
     Each window's upstream gradient goes to its maximum, the first one in
     row-major window order when the maximum is repeated (as
     ``max_pool_backward_naive`` does with ``np.argmax``); a NaN counts as the
-    maximum of its window, as for ``np.argmax``. When the windows do not
-    overlap (stride at least the pool size) and every window holds a single
-    maximum, comparison masks route the gradient (``_masked``); otherwise
-    ``_routed`` finds each window's argmax.
+    maximum of its window, as for ``np.argmax``. When the windows tile the
+    input (square windows, stride equal to their side, the common 2x2/2 case)
+    and every window holds a single maximum, a comparison mask routes the
+    gradient (``_masked``); otherwise ``_routed`` finds each window's argmax.
 
     Parameters
     ----------
@@ -406,59 +413,68 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple, *, threads: int = THR
     """
     x, pool_param, out = cache
     stride = pool_param["stride"]
-    if stride >= pool_param["pool_height"] and stride >= pool_param["pool_width"]:
+    if stride == pool_param["pool_height"] == pool_param["pool_width"]:
         dx = _masked(dout, x, pool_param, out, threads)
         if dx is not None:
             return dx
     return _routed(dout, x, pool_param)
 
 
+def _upsampled(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Each value of ``a`` repeated over a block of ``height`` x ``width``.
+
+    Parameters
+    ----------
+    a : ndarray of shape (n, C, h, w)
+    height, width : int
+        Block size.
+
+    Returns
+    -------
+    blocks : ndarray of shape (n, C, height * h, width * w)
+        ``blocks[n, c, i, j] = a[n, c, i // height, j // width]``, C-contiguous.
+    """
+    n, C, h, w = a.shape
+    wide = np.empty((n, C, h, w, width), dtype=a.dtype)
+    for k in range(width):  # a few strided copies: np.repeat on the last axis is twice as slow
+        wide[..., k] = a
+    return np.repeat(wide.reshape(n, C, h, w * width), height, axis=2)
+
+
 def _masked(
     dout: np.ndarray, x: np.ndarray, pool_param: dict, out: np.ndarray, threads: int
 ) -> np.ndarray | None:
-    """Max-pool gradient of non-overlapping windows by comparison with the maximum.
+    """Max-pool gradient of windows that tile ``x`` by comparison with the maximum.
 
-    For each column offset ``kw`` of the windows, the pixels equal to their
-    window's maximum get the window's upstream gradient. One column offset
-    covers every row of every window at once, compared with the maximum and
-    gradient repeated ``pool_height`` times along H, so that when the windows
-    tile the input the arrays line up into one-dimensional passes. Returns None
-    when some window holds its maximum more than once or is NaN (the masks then
-    hit more or fewer pixels than there are windows): the tie rule needs
-    ``_routed``.
+    The windows' maxima and upstream gradients are repeated over their windows
+    (`_upsampled`), so that the pixels equal to their window's maximum, which
+    get the gradient, are found by whole-array passes over the tiled part of
+    ``x``, read in order (strided views of every other pixel are about three
+    times slower to compare). Pixels of the right and bottom edges that no
+    window covers stay 0. Returns None when some window holds its maximum more
+    than once or is NaN (the mask then hits more or fewer pixels than there
+    are windows): the tie rule needs ``_routed``.
     """
-    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    ph, pw = pool_param["pool_height"], pool_param["pool_width"]
     N, _, H_out, W_out = out.shape
-    # Windows that tile x leave no pixel out and every pixel of every window is written
-    # below: no zero-filling needed. Elsewhere pixels outside windows stay 0.
-    tiles = stride == ph == pw and x.shape[2:] == (ph * H_out, pw * W_out)
-    dx = (np.empty if tiles else np.zeros)(x.shape, dtype=np.result_type(dout, x))
-
-    def columns(a: np.ndarray, writeable: bool = False) -> np.ndarray:
-        """Element ``[kw, n, c, i, kh, j]`` is ``a[n, c, i * stride + kh, j * stride + kw]``."""
-        windows = _window_view(a, ph, pw, stride, (H_out, W_out), writeable)
-        return windows.transpose(3, 0, 1, 4, 2, 5)
+    rows, cols = ph * H_out, pw * W_out
+    # Without edges every pixel is written below: no zero-filling needed.
+    fill = np.empty if x.shape[2:] == (rows, cols) else np.zeros
+    dx = fill(x.shape, dtype=np.result_type(dout, x))
 
     def task(chunk: slice) -> bool:
         """Route the chunk's gradient; say whether each of its windows had one maximum."""
-        sources, targets = columns(x[chunk]), columns(dx[chunk], writeable=True)
-        shape = sources.shape[1:]  # (n, C, H', ph, W')
-        largest = np.repeat(out[chunk], ph, axis=2).reshape(shape)
-        upstream = np.repeat(dout[chunk], ph, axis=2).reshape(shape)
-        finite = bool(np.isfinite(dout[chunk]).all())  # then upstream * mask is 0 off the maxima
-        mask = np.empty(shape, dtype=bool)
-        hits = 0
-        for view, target in zip(sources, targets, strict=True):
-            np.equal(view, largest, out=mask)
-            hits += np.count_nonzero(mask)
-            if finite:
-                np.multiply(upstream, mask, out=target)
-            else:
-                target[...] = np.where(mask, upstream, 0)  # inf * 0 would be NaN
+        mask = np.equal(x[chunk, :, :rows, :cols], _upsampled(out[chunk], ph, pw))
+        upstream = _upsampled(dout[chunk], ph, pw)
+        target = dx[chunk, :, :rows, :cols]
+        if np.isfinite(dout[chunk]).all():  # then upstream * mask is 0 off the maxima
+            np.multiply(upstream, mask, out=target)
+        else:
+            target[...] = np.where(mask, upstream, 0)  # inf * 0 would be NaN
         # Without NaN every window has a pixel equal to its maximum: one hit each, or a tie.
-        return hits == out[chunk].size and bool(np.all(out[chunk] == out[chunk]))
+        return np.count_nonzero(mask) == out[chunk].size and not np.isnan(out[chunk]).any()
 
-    return dx if all(_run(task, _chunks(N, x[0].size), threads)) else None
+    return dx if all(_run(task, _chunks(N, x[0].size, POOL_CHUNK_VALUES), threads)) else None
 
 
 def _routed(dout: np.ndarray, x: np.ndarray, pool_param: dict) -> np.ndarray:

@@ -244,7 +244,7 @@ OFFSET_LOOPS = {
     "conv_backward_fast": ["range(HH)", "range(WW)"],  # the col2im scatter
     "_offsets": ["range(pool_param['pool_height'])", "range(pool_param['pool_width'])"],
     "_largest": ["views[1:]"],
-    "_masked": ["zip(sources, targets, strict=True)"],
+    "_upsampled": ["range(width)"],  # one strided copy per window column
 }
 """The only loops of the fast layers: over kernel / window offsets (one whole-array
 operation per offset), never over images, channels or positions."""

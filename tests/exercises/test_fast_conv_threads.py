@@ -2,11 +2,11 @@
 
 ``solutions/_fast_conv.py`` splits a large enough batch into chunks of images
 shared out among ``threads`` threads, with BLAS held to one thread meanwhile.
-Here the chunks are made small (``CHUNK_VALUES``) so that modest inputs are
-split into more chunks than threads (each test first asserts it), of unequal
-sizes, and every path of the layers is taken: conv with padding and strides,
-max-pool with tiling windows, gaps, leftovers, overlaps, ties, NaN and an
-infinite upstream gradient.
+Here the chunks are made small (``CHUNK_VALUES``, ``POOL_CHUNK_VALUES``) so
+that modest inputs are split into more chunks than threads (each test first
+asserts it), of unequal sizes, and every path of the layers is taken: conv
+with padding and strides, max-pool with tiling windows, gaps, leftovers,
+overlaps, ties, NaN and an infinite upstream gradient.
 """
 
 import os
@@ -32,8 +32,9 @@ def _split(monkeypatch, count: int, values_per_item: int) -> None:
 
     The chunks must cover the batch in order and not all be of the same size.
     """
-    monkeypatch.setattr(FAST, "CHUNK_VALUES", 2 * values_per_item + 1)
-    chunks = FAST._chunks(count, values_per_item)
+    for name in ("CHUNK_VALUES", "POOL_CHUNK_VALUES"):
+        monkeypatch.setattr(FAST, name, 2 * values_per_item + 1)
+    chunks = FAST._chunks(count, values_per_item, FAST.CHUNK_VALUES)
     assert len(chunks) > THREADS
     assert len({chunk.stop - chunk.start for chunk in chunks}) > 1
     assert [i for chunk in chunks for i in range(count)[chunk]] == list(range(count))
