@@ -1,10 +1,12 @@
-"""Dataset checksums are computed once per file version (issue 13, item 2)."""
+"""Dataset files are read once per file version in a process, and their checksums
+computed once per file version across processes (issue 13, item 2)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import datasets as ds
@@ -25,7 +27,10 @@ class CountingMd5:
 
 @pytest.fixture
 def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CountingMd5:
+    """Counts the hashing of files read from disk; every load here reads them from
+    disk, as a new process would (the process's own copies are forgotten)."""
     monkeypatch.setattr(trusted_cache, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(ds, "_load_file", lambda path, remote: ds._read_and_check(path, remote))
     counter = CountingMd5(ds.hashlib.md5)
     monkeypatch.setattr(ds.hashlib, "md5", counter)
     return counter
@@ -61,3 +66,25 @@ def test_an_untrusted_cache_is_not_believed(tmp_path: Path, counted: CountingMd5
     hashed = counted.calls
     ds.load("mnist", tmp_path / "data")
     assert counted.calls > hashed
+
+
+def test_a_process_reads_each_file_version_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trusted_cache, "cache_dir", lambda: tmp_path / "cache")
+    reads: list[str] = []
+    read_file = ds._read_file
+    monkeypatch.setattr(ds, "_read_file", lambda path: reads.append(path.name) or read_file(path))
+    folder = tmp_path / "data" / "mnist"
+    write_dataset(folder, make_arrays(seed=1))
+    first = ds.load("mnist", tmp_path / "data")
+    assert len(reads) == 4
+    second = ds.load("mnist", tmp_path / "data")
+    assert len(reads) == 4 and second.files == first.files
+    np.testing.assert_array_equal(second.x_train, first.x_train)
+    labels = folder / "train-labels-idx1-ubyte.gz"
+    info = labels.stat()
+    write_dataset(folder, make_arrays(seed=2))  # same sizes, other content, old mtime
+    os.utime(labels, ns=(info.st_atime_ns, info.st_mtime_ns))
+    third = ds.load("mnist", tmp_path / "data")
+    assert len(reads) == 8
+    assert third.files[1].md5 != first.files[1].md5
+    assert not third.x_train.flags.writeable
