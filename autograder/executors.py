@@ -45,6 +45,13 @@ START_METHOD = "forkserver"
 not from the batch's threads (forking a threaded process can inherit held locks)."""
 
 
+PRELOAD = ("autograder.batch", "autograder.reports.html", "matplotlib.pyplot")
+"""Modules the fork server imports once, before the first job: every grading
+process forked from it starts with NumPy, the checks, the reports and
+matplotlib loaded, instead of importing them again for each submission. No
+module of a submission is among them: they run in the sandbox's children."""
+
+
 class WorkerDied(Exception):
     """The process grading one submission ended without an outcome."""
 
@@ -74,6 +81,9 @@ def _grade_here(send: Connection, fn: Callable[..., Any], args: tuple[Any, ...],
 class OneProcessPerJob(Executor):
     """Run each submitted call in a fresh process, ``workers`` at a time.
 
+    The processes are forked from a fork server that imported ``PRELOAD``
+    once; each starts from the server's state, not from an earlier job's.
+
     A process that dies fails only its own future (``WorkerDied``); the
     others are unaffected, unlike a ``ProcessPoolExecutor``, which breaks whole.
 
@@ -88,6 +98,7 @@ class OneProcessPerJob(Executor):
     def __init__(self, workers: int, memory_limit: int = GRADER_MEMORY_BYTES) -> None:
         self._threads = ThreadPoolExecutor(max_workers=workers)
         self._context = multiprocessing.get_context(START_METHOD)
+        self._context.set_forkserver_preload(list(PRELOAD))
         self._memory_limit = memory_limit
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
