@@ -165,7 +165,14 @@ def test_seed_from_a_batch_replays_the_score_exactly(tmp_path):
 
     assert scores(stored["seed"]) == [c["score"] for e in stored["exercises"] for c in e["checks"]]
     # The seed decides the hidden inputs, so other seeds give other scores for this bug.
-    assert len({tuple(scores(seed)) for seed in (1, 2, 3, 4)}) > 1
+    # Each hidden loss check draws an odd batch about half the time, whatever the course
+    # secret (random per test session): 16 seeds all alike has a chance near 4 ** -15.
+    seen = set()
+    for seed in range(1, 17):
+        seen.add(tuple(scores(seed)))
+        if len(seen) > 1:
+            break
+    assert len(seen) > 1
 
 
 def test_a_grader_fault_is_recorded_and_graded_again_on_resume(tmp_path, monkeypatch):
