@@ -175,16 +175,21 @@ def honest_loops(tmp_path_factory):
     return grade
 
 
+SVM_SPEED = "svm_loss_vectorized at least 10x faster than the naive loops"
+
+
 @pytest.mark.parametrize("name", HIDDEN_LOOPS)
 def test_a_hidden_loop_earns_no_loop_points(tmp_path, honest_loops, name):
     trick_source, honest_source, says = HIDDEN_LOOPS[name]
     trick, honest = graded(tmp_path, "svm", trick_source), honest_loops(honest_source)
-    assert trick["__score__"] <= honest["__score__"]
+    # Both loop in Python (at most 4-7x faster than the naive loops, against the speed
+    # check's 10x): on a loaded machine either may pass it, so the scores leave it out.
+    assert trick["__score__"] - trick[SVM_SPEED].score <= honest["__score__"] - honest[SVM_SPEED].score
     no_loops = trick["no loops in svm_loss_vectorized"]
     assert no_loops.status is Status.FAILED and says in no_loops.message, no_loops.message
     # the payload ran: the answer computed through the trick is right
     assert trick["svm_loss_vectorized: loss, reg > 0"].status is Status.PASSED
-    speed = trick["svm_loss_vectorized at least 10x faster than the naive loops"]
+    speed = trick[SVM_SPEED]
     if name == "a cached answer (speed)":  # the cache is never hit: every timed input is new
         assert speed.status is Status.FAILED and "faster than a loop version" in speed.message, speed.message
 
