@@ -93,7 +93,8 @@ def as_tuple(subject: str, value: Any, length: int) -> tuple[Any, ...]:
 
 
 def _index(index: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else ""
+    """``[i, j, ...]`` of an element (callers say nothing for a 0-d array's)."""
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
 def assert_close(
