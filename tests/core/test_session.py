@@ -127,6 +127,13 @@ def test_object_access_loops_and_seeding_go_to_the_child_with_the_checks_time_li
     ]
 
 
+def test_each_gives_the_request_the_checks_limit_once_per_point():
+    run = FakeRun()
+    points = np.zeros((4, 3))
+    assert Session(run, check(seconds=3.0), 1).each("loss", ("w", points), 1, pick=0) == "each answer"
+    assert run.requests == [("each", ("loss", ("w", points), 1, 0), {"seconds": 12.0})]
+
+
 def test_expected_values_are_keyed_by_the_checks_id():
     session = Session(FakeRun(), check(), 1)
     assert session.expected("loss", lambda: pytest.fail("stored values are not computed")) == 1.5
@@ -254,8 +261,10 @@ def test_an_import_that_timed_out_says_so_and_names_the_start_limit(fake_child):
     with pytest.raises(ChildDied) as caught:
         exercise_run().child()
     assert caught.value.status is Status.TIMEOUT
-    assert caught.value.message.startswith(f"svm.py did not finish importing within {START_SECONDS:g} s: ")
-    assert "if __name__ == '__main__':" in caught.value.message
+    assert caught.value.message == (
+        f"svm.py did not finish importing within {START_SECONDS:g} s: code at the top level of the "
+        "module runs at import (move experiments under if __name__ == '__main__':)"
+    )
 
 
 def test_an_import_cut_by_the_exercise_budget_names_the_budget(fake_child):
@@ -297,14 +306,32 @@ def test_other_start_failures_are_kept_as_they_are(fake_child):
 
 
 def test_the_time_a_failed_start_took_counts_as_waited(fake_child, monkeypatch):
-    fake_child.failure = ChildDied(Status.CRASHED, "signal 11")
     run = exercise_run()
+    run.child().alive = False  # a first child, which waited 1.5 s in all (see FakeChild)
+    fake_child.failure = ChildDied(Status.CRASHED, "signal 11")
     clock = FakeClock(run.deadline - 100)
     fake_child.on_start.append(lambda: setattr(clock, "now", clock.now + 2.5))
     monkeypatch.setattr(session_module, "time", clock)
     with pytest.raises(ChildDied):
         run.child()
-    assert run.waited == pytest.approx(2.5)
+    assert run.waited == pytest.approx(1.5 + 2.5)
+
+
+def test_a_session_sees_what_its_run_was_given(fake_child):
+    run = ExerciseRun(
+        EXERCISE,
+        Path("/nowhere/svm.py"),
+        source := SourceReport(),
+        mode="test",
+        seed=5,
+        secret=SECRET,
+        data_dir=None,
+        expectations=Expectations(stored={"svm/values/reg>0/loss": 1.5}),
+    )
+    session = Session(run, check(HIDDEN), 7)
+    assert (session.mode, session.source, run.seed) == ("test", source, 5)
+    assert session.expected("loss", lambda: 0.0) == 1.5
+    assert run.secret == SECRET and run.peak_rss == 0
 
 
 def test_test_mode_gets_the_test_budget(fake_child):
