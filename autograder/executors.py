@@ -45,9 +45,10 @@ START_METHOD = "forkserver"
 not from the batch's threads (forking a threaded process can inherit held locks)."""
 
 
-PRELOAD = ("autograder.batch", "autograder.reports.html", "matplotlib.pyplot")
+PRELOAD = ("autograder.batch", "matplotlib.pyplot")
 """Modules the fork server imports once, before the first job: every grading
-process forked from it starts with NumPy, the checks, the reports and
+process forked from it starts with NumPy, the checks, the reports (all
+imported by ``autograder.batch``, whose ``grade_job`` a job runs) and
 matplotlib loaded, instead of importing them again for each submission. No
 module of a submission is among them: they run in the sandbox's children."""
 
