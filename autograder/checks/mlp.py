@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder import datasets
 from autograder.checks.base import HIDDEN, VISIBLE, Check, CheckFailed, Exercise, derangement
 from autograder.checks.compare import as_array, as_scalar, assert_close
 from autograder.checks.gradcheck import check_gradient
@@ -221,8 +222,9 @@ def perturb(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(images + rng.uniform(-NOISE, NOISE, size=images.shape), 0.0, 1.0)
 
 
-def evaluation_split(session: Session, data: Any) -> tuple[np.ndarray, ...]:
-    """Training data and evaluation images of the mode, and the labels kept here.
+def evaluation_split(session: Session, data: datasets.Dataset) -> tuple[np.ndarray, ...]:
+    """Training data and evaluation images of the mode, and the labels kept here
+    (the test images are scaled only in test mode, which uses them).
 
     Returns
     -------
@@ -232,13 +234,13 @@ def evaluation_split(session: Session, data: Any) -> tuple[np.ndarray, ...]:
     y_eval : ndarray of shape (M,)
         Never sent to the child.
     """
-    x_train, y_train, x_test, y_test = data.scaled()
+    x_train, y_train = datasets.scale(data.x_train), data.y_train
     rng = session.stream("mlp/evaluation")
     if session.mode == "dev":
         held = np.zeros(len(y_train), dtype=bool)
         held[rng.permutation(len(y_train))[:VALIDATION_IMAGES]] = True
         return x_train[~held], y_train[~held], x_train[held], y_train[held]
-    return x_train, y_train, perturb(x_test, rng), y_test
+    return x_train, y_train, perturb(datasets.scale(data.x_test), rng), data.y_test
 
 
 def predicted_labels(session: Session, handle: str, x_eval: np.ndarray) -> np.ndarray:
