@@ -68,10 +68,6 @@ naive loss costs about 4.5 such calls per pair (a multiply and an add for its
 row of dW, the probability's arithmetic; 0.49 s against 0.11 s for one call
 per pair, measured)."""
 
-SPEED_SIZES = (5000, 20, 10)
-"""N, D, C of the speed check: the reference's N * C inner loop (about
-0.15 s) dwarfs the cost of moving X to the sandbox (about 2 ms)."""
-
 
 # -- inputs ---------------------------------------------------------------------------
 
@@ -384,7 +380,6 @@ def check_speed(session: Session) -> None:
         session,
         function,
         "loss_grad",
-        SPEED_SIZES,
         LOOP_CALLS,
         lambda args, got, expected: compare(
             "on the timed input", function, args, validated(function, args, got), expected

@@ -15,6 +15,7 @@ from autograder.checks.base import HIDDEN, VISIBLE, Check, Exercise
 from autograder.checks.compare import Suspect, as_array, as_scalar, as_tuple, assert_close
 from autograder.checks.gradcheck import anchored, check_gradient, loss_at_points
 from autograder.checks.linear import (
+    SPEED_SIZES,
     VISIBLE_REG,
     check_vectorized_speed,
     linear_inputs,
@@ -33,10 +34,6 @@ LOOP_CALLS = 3
 """NumPy calls per (example, class) of the speed check's loop baseline: the
 naive loss costs about 4 such calls per pair (two row updates of dW and the
 margin's arithmetic; 0.34 s against 0.087 s for one call per pair, measured)."""
-
-SPEED_SIZES = (5000, 20, 10)
-"""N, D, C of the speed check: few dimensions make the reference's loops
-(about 0.1 s) dwarf the cost of moving X to the sandbox."""
 
 FUNCTIONS = ("svm_loss_naive", "svm_loss_vectorized")
 
@@ -198,7 +195,6 @@ def check_speed(session: Session) -> None:
         session,
         "svm_loss_vectorized",
         "loss_dW",
-        SPEED_SIZES,
         LOOP_CALLS,
         lambda args, got, expected: assert_correct("svm_loss_vectorized", got, expected, shape),
     )
