@@ -190,7 +190,7 @@ def check_speed(session: Session) -> None:
         **check_speedup(
             "compute_distances_no_loops speed",
             draw,
-            lambda X_test: loop_baseline(num_test * num_train, LOOP_CALLS, X_train[0]),
+            lambda X_test, sample: loop_baseline(num_test * num_train, LOOP_CALLS, X_train[0], sample),
             lambda X_test: session.call(f"{handle}.compute_distances_no_loops", X_test),
             lambda X_test, got, expected: assert_close(
                 "compute_distances_no_loops(X) on the timed input",

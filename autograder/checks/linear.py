@@ -139,7 +139,7 @@ def check_vectorized_speed(
         **check_speedup(
             f"{function} speed",
             draw,
-            lambda args: loop_baseline(num * classes, loop_calls, args[1][0]),
+            lambda args, sample: loop_baseline(num * classes, loop_calls, args[1][0], sample),
             lambda args: session.call(function, *args),
             verify,
         )

@@ -12,6 +12,9 @@ import pytest
 from autograder.checks import speed
 from autograder.checks.base import CheckFailed
 from autograder.checks.speed import (
+    BASELINE_CALLS,
+    QUICK_CALLS,
+    QUICK_MARGIN,
     REPEATS,
     SPEEDUP_MIN,
     VALUES_FIRST,
@@ -44,10 +47,17 @@ class FakeClock:
         return run
 
     @staticmethod
-    def baseline(seconds: list[float]):
-        """A loop baseline that reports ``seconds[k]`` on its k-th call (it times itself)."""
-        calls = iter(seconds)
-        return lambda case: next(calls)
+    def baseline(seconds: list[float], full: list[float] | None = None, asked: list | None = None):
+        """A loop baseline that reports ``seconds[k]`` on its k-th quick sample and
+        ``full[k]`` on its k-th full one (it times itself), noting each request in ``asked``."""
+        samples = {QUICK_CALLS: iter(seconds), BASELINE_CALLS: iter(full or [])}
+
+        def run(case, sample):
+            if asked is not None:
+                asked.append((case, sample))
+            return next(samples[sample])
+
+        return run
 
 
 @pytest.fixture
@@ -81,18 +91,51 @@ def test_the_ratio_is_best_baseline_over_best_student(clock):
 def test_exactly_the_minimum_speedup_passes_and_just_below_fails(clock):
     # dyadic seconds: the fake clock's differences are exact
     assert SPEEDUP_MIN == 10.0
-    report = check_speedup("svm", draw, clock.baseline([5.0] * REPEATS), clock.side([0.5] * REPEATS), accept)
+    quick = [7.0] * REPEATS  # 14x, below the quick samples' 15x: the full samples decide
+    report = check_speedup(
+        "svm", draw, clock.baseline(quick, [5.0] * REPEATS), clock.side([0.5] * REPEATS), accept
+    )
     assert report == {"baseline_seconds": 5.0, "student_seconds": 0.5, "ratio": 10.0}
     with pytest.raises(CheckFailed):
         check_speedup(
-            "svm", draw, clock.baseline([5.0] * REPEATS), clock.side([0.5 + 2**-20] * REPEATS), accept
+            "svm", draw, clock.baseline(quick, [5.0] * REPEATS), clock.side([0.5 + 2**-20] * REPEATS), accept
         )
+
+
+def test_quick_samples_pass_far_from_the_threshold_without_the_full_samples(clock):
+    assert SPEEDUP_MIN * QUICK_MARGIN == 15.0
+    assert 0 < QUICK_CALLS < BASELINE_CALLS  # the quick sample is the shorter one
+    asked: list = []
+    report = check_speedup(
+        "svm", draw, clock.baseline([8.0, 7.5, 9.0], asked=asked), clock.side([0.5] * REPEATS), accept
+    )
+    assert report == {"baseline_seconds": 7.5, "student_seconds": 0.5, "ratio": 15.0}
+    assert asked == [(f"input {k}", QUICK_CALLS) for k in range(REPEATS)]
+
+
+def test_near_the_threshold_the_full_samples_decide_on_every_input(clock):
+    asked: list = []
+    quick, full = [7.5 - 2**-20] * REPEATS, [6.0, 4.75, 5.5]  # quick 14.99x: not enough alone
+    with pytest.raises(CheckFailed) as caught:
+        check_speedup("svm", draw, clock.baseline(quick, full, asked), clock.side([0.5] * REPEATS), accept)
+    assert caught.value.message == (
+        "svm: expected at least 10x faster than a loop version (4.750 s), got 9.5x (0.500 s)"
+    )
+    assert asked[REPEATS:] == [(f"input {k}", BASELINE_CALLS) for k in range(REPEATS)]
+    report = check_speedup(
+        "svm", draw, clock.baseline(quick, [6.0, 5.5, 7.0]), clock.side([0.5] * REPEATS), accept
+    )
+    assert report == {"baseline_seconds": 5.5, "student_seconds": 0.5, "ratio": 11.0}
 
 
 def test_below_the_minimum_fails_naming_both_times(clock):
     with pytest.raises(CheckFailed) as caught:
         check_speedup(
-            "svm_loss_vectorized", draw, clock.baseline([1.0, 2.0, 4.0]), clock.side([0.125] * 3), accept
+            "svm_loss_vectorized",
+            draw,
+            clock.baseline([1.0, 2.0, 4.0], [1.0, 2.0, 4.0]),
+            clock.side([0.125] * 3),
+            accept,
         )
     assert caught.value.message == (
         "svm_loss_vectorized: expected at least 10x faster than a loop version (1.000 s), got 8.0x (0.125 s)"
@@ -168,7 +211,7 @@ def test_loop_baseline_makes_iterations_times_calls_numpy_calls_on_the_operand(m
     seen = []
     monkeypatch.setattr(speed, "np", SimpleNamespace(multiply=lambda a, b: seen.append((a, b))))
     operand = np.arange(3.0)
-    loop_baseline(4, 3, operand)
+    loop_baseline(4, 3, operand, BASELINE_CALLS)
     assert len(seen) == 12
     assert all(a is operand and b == 1.0 for a, b in seen)
 
@@ -181,7 +224,8 @@ def test_loop_baseline_times_a_sample_of_its_calls_and_scales_it_to_all(monkeypa
         clock.now += 0.5
 
     monkeypatch.setattr(speed, "np", SimpleNamespace(multiply=multiply))
-    monkeypatch.setattr(speed, "BASELINE_CALLS", 10)
-    assert loop_baseline(1000, 3, np.arange(3.0)) == pytest.approx(0.5 * 3000)
+    assert loop_baseline(1000, 3, np.arange(3.0), 10) == pytest.approx(0.5 * 3000)
     assert len(seen) == 10
-    assert loop_baseline(2, 3, np.arange(3.0)) == pytest.approx(0.5 * 6)  # fewer calls than the sample: all
+    assert loop_baseline(2, 3, np.arange(3.0), 10) == pytest.approx(
+        0.5 * 6
+    )  # fewer calls than the sample: all
