@@ -303,7 +303,9 @@ def scale(images: np.ndarray) -> np.ndarray:
     ndarray of dtype float64
         ``images / 255``, same shape.
     """
-    return np.asarray(images, dtype=np.float64) / 255.0
+    scaled = images.astype(np.float64)
+    scaled /= 255.0  # in place: one new array, not two
+    return scaled
 
 
 # --------------------------------------------------------------------------- parsing
