@@ -61,7 +61,7 @@ def write_npy(dir_fd: int, name: str, array: np.ndarray) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
     with os.fdopen(fd, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(handle, np.asarray(array, order="C"), allow_pickle=False)  # 0-d stays 0-d
 
 
 def read_array(reader: ArrayReader, size: int) -> np.ndarray:

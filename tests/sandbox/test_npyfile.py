@@ -216,6 +216,16 @@ def test_a_written_file_is_the_array_c_ordered_and_readable_by_all(folder):
     assert b"'fortran_order': False" in data
 
 
+@pytest.mark.parametrize("array", [np.array(2.5), np.zeros((0, 3)), np.arange(6.0).reshape(2, 3)[:, ::2]])
+def test_a_written_file_keeps_the_arrays_shape(folder, array):
+    """A 0-d input stays 0-d (``np.ascontiguousarray`` would make it (1,))."""
+    path, fd = folder
+    write_npy(fd, "in.npy", array)
+    back = np.load(path / "in.npy")
+    assert back.shape == array.shape and back.flags.c_contiguous
+    np.testing.assert_array_equal(back, array)
+
+
 def refusal(data: bytes, size: int | None = None) -> str:
     with pytest.raises(BadArrayFile) as refused:
         read(data, size)
