@@ -10,6 +10,7 @@ anything malformed stops the run with the student's ``invalid output``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import json
@@ -47,6 +48,14 @@ from autograder.sandbox.reply import (
     result_budget,
 )
 from autograder.sandbox.runroot import HARNESS, prepare_root, site_dir
+
+INLINE_BYTES = 16 * 1024
+"""Largest input array sent inside the request line (its C-ordered bytes in
+base64, with dtype and shape) rather than as a file in the exchange folder.
+A file costs the grader about 90 us (write, then remove) and the child 55 us
+(open and parse the header), against 6 and 10 us inline; a dev grading sends
+about 400 arrays, nearly all under 16 KiB. Larger arrays go as files, which
+the child reads without a JSON pass."""
 
 LOOP_HEADER_BYTES = 128  # a .npy header of a 1-D float64 array is 128 bytes
 EXIT_GRACE_SECONDS = 1.0  # time for the harness to exit on its own after its reply channel closed
@@ -440,6 +449,8 @@ class Child:
     def _encode(self, value: Any, request_id: int, counter: list[int]) -> Any:
         if isinstance(value, Kept):
             return {"$handle": str(value)}
+        if isinstance(value, np.ndarray) and value.nbytes <= INLINE_BYTES:
+            return inline(value)
         if isinstance(value, np.ndarray):
             name = f"in-{request_id}-{counter[0]}-{secrets.token_hex(8)}.npy"
             counter[0] += 1
@@ -593,3 +604,14 @@ class Child:
             message = f"import failed: {reply.type}{where}: {reply.message}"
             return ChildDied(Status.IMPORT_FAILED, message)
         return ChildDied(fault.status, fault.message)
+
+
+def inline(array: np.ndarray) -> dict[str, Any]:
+    """``array`` as it travels inside a request: ``{"$array": base64 of its
+    C-ordered bytes, "dtype": its dtype's string, "shape": its shape}``."""
+    data = np.asarray(array, order="C")  # 0-d stays 0-d
+    return {
+        "$array": base64.b64encode(data.tobytes()).decode(),
+        "dtype": data.dtype.str,
+        "shape": list(data.shape),
+    }

@@ -19,15 +19,18 @@ on the student's code:
   gradient's points), and stack one element of each result.
 - ``seed``: seed NumPy's global generator (student code may draw from it).
 
-Arguments travel as JSON, arrays as ``{"$npy": file}`` in the exchange
-directory. Each reply on REP is one JSON header line echoing the request's
-``id`` (``status``, ``banned``, and ``tree`` with ``sizes`` or ``message``,
-``type``, ``where``), then, for ``"ok"``, the result arrays as ``.npy`` bytes,
+Arguments travel as JSON; an array of up to ``INLINE_BYTES`` (in
+``autograder.sandbox.child``) as ``{"$array": base64, "dtype", "shape"}``,
+a larger one as ``{"$npy": file}`` in the exchange directory. Each reply
+on REP is one JSON header line echoing the request's ``id`` (``status``,
+``banned``, and ``tree`` with ``sizes`` or ``message``, ``type``,
+``where``), then, for ``"ok"``, the result arrays as ``.npy`` bytes,
 ``sizes[k]`` bytes each, in the order of the tree's leaves: no result file
 exists. The grader validates all of it (``autograder.sandbox.reply``).
 Student exceptions are reported, never raised.
 """
 
+import base64
 import copy
 import ctypes
 import errno
@@ -109,6 +112,9 @@ class Harness:
 
     def decode(self, value):
         if isinstance(value, dict):
+            if "$array" in value:
+                data = base64.b64decode(value["$array"])
+                return np.frombuffer(data, np.dtype(value["dtype"])).reshape(value["shape"]).copy()
             if "$npy" in value:
                 path = os.path.join(self.io_dir, value["$npy"])
                 return np.load(path, allow_pickle=False)
