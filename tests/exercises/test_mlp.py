@@ -390,3 +390,21 @@ def test_missing_dataset_is_not_graded_and_a_grader_fault(no_data, tmp_path):
     assert check.status is Status.DATA_UNAVAILABLE
     assert "--data-dir" in check.message and not check.hint
     assert result.grader_fault
+
+
+def test_test_mode_evaluation_images_are_the_scaled_pixels_within_the_noise():
+    """``perturbed``: every value moves, by at most ``NOISE``, stays in [0, 1], and
+    the same generator state gives the same images."""
+    from autograder.checks.mlp import NOISE, perturbed
+
+    pixels = np.random.default_rng(1).integers(13, 243, size=(50, 784), dtype=np.uint8)  # 12.75 from the ends
+    pixels[0] = 0  # clipped below
+    pixels[1] = 255  # clipped above
+    got = perturbed(pixels, np.random.default_rng(7))
+    scaled = datasets.scale(pixels)
+    assert got.dtype == np.float64 and got.shape == pixels.shape
+    assert got.min() >= 0.0 and got.max() <= 1.0
+    assert np.abs(got - scaled).max() <= NOISE + 1e-12
+    moved = np.abs(got - scaled)[2:]  # rows never clipped: uniform noise, mean about NOISE / 2
+    assert np.all(moved > 0) and abs(moved.mean() - NOISE / 2) < 0.05 * NOISE
+    np.testing.assert_array_equal(got, perturbed(pixels, np.random.default_rng(7)))
