@@ -14,10 +14,12 @@ import neither NumPy nor the grading engine (``tests/core/test_startup.py``).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 from autograder import __version__
 
@@ -536,5 +538,16 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def run() -> NoReturn:
+    """The ``autograder`` program: ``main``'s exit status, the objects it leaves
+    frozen (``gc.freeze``) so that the interpreter's exit skips the collector's
+    passes over them: 30 ms after a grading, a tenth of what a self-check spends
+    outside the student's code. Only for a process that ends here (tests call
+    ``main``)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

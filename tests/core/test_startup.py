@@ -92,3 +92,25 @@ def test_the_data_commands_choices_are_the_datasets() -> None:
     from autograder import cli, datasets
 
     assert (*datasets.DATASETS, "all") == cli.DATASET_CHOICES
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"), [(["grade", "{empty}", "--only", "svm"], 0), (["grade", "absent"], 2)]
+)
+def test_the_program_exits_with_mains_status_its_objects_frozen(argv: list[str], code: int, tmp_path) -> None:
+    """``run`` (``python -m autograder`` and the ``autograder`` script) ends the
+    process with ``main``'s status after ``gc.freeze``: the interpreter's exit
+    then skips the collector's passes over them (an empty folder is graded,
+    scoring 0; an absent one is a usage error)."""
+    argv = [arg.format(empty=tmp_path) for arg in argv]
+    script = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from autograder.cli import run\n"
+        "run()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "frozen True"
