@@ -377,6 +377,7 @@ def test_training_report_has_losses_and_confusion(tmp_path):
     assert len(details["epoch_losses"]) == 15 and details["epoch_losses"][-1] < details["epoch_losses"][0]
     assert sum(map(sum, details["confusion"])) == details["evaluation_images"] == 10000
     assert details["evaluated_on"] == "perturbed test images"
+    assert details["untrained_images"] == 1000 and details["untrained_accuracy"] <= 0.3  # the first 1,000
     files = {record["filename"]: record for record in result.exercises[0].datasets["mnist"]}
     assert files["t10k-images-idx3-ubyte.gz"]["samples"] == 10000
     assert files["t10k-images-idx3-ubyte.gz"]["official"] is True
