@@ -65,22 +65,22 @@ def training_curve(epoch_losses: list[float], title: str = "training loss") -> b
 
 
 def confusion_heatmap(confusion: list[list[int]], title: str = "confusion matrix") -> bytes:
-    """Heat map of a 10 x 10 confusion matrix (rows: true label), as a PNG."""
+    """Heat map of a 10 x 10 confusion matrix (rows: true label), each cell
+    showing its count (so no colour bar: it cost 25 ms of the 160), as a PNG."""
     matrix = np.asarray(confusion)
-    figure, axes = pyplot().subplots(figsize=(4.6, 4))
-    image = axes.imshow(matrix, cmap="Blues")
+    figure, axes = pyplot().subplots(figsize=(4.2, 4))
+    axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         colour = "white" if count > matrix.max() / 2 else "black"
         axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
     axes.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
-    figure.colorbar(image, ax=axes, fraction=0.046)
     return png(figure)
 
 
 def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gradient checks") -> bytes:
     """Bar chart of each gradient check's largest relative error (log scale),
     with the tolerance drawn as a line, as a PNG."""
-    from matplotlib.ticker import LogFormatter, NullFormatter
+    from matplotlib.ticker import LogFormatter, NullLocator
 
     figure, axes = pyplot().subplots(figsize=(6, 0.45 * len(errors) + 1.2))
     values = np.maximum(np.asarray(list(errors.values()), dtype=float), LOG_FLOOR)
@@ -88,9 +88,10 @@ def gradient_errors(errors: dict[str, float], tolerance: float, title: str = "gr
     axes.barh(range(len(errors)), values, color=colours)
     axes.axvline(tolerance, color="black", linestyle="--", linewidth=1, label=f"tolerance {tolerance:g}")
     axes.set(xscale="log", xlabel="max relative error", title=title)
-    # "1e-06", not typeset powers of ten: parsing those took a quarter of the figure's time
+    # "1e-06", not typeset powers of ten: parsing those took a quarter of the figure's time;
+    # no minor ticks between the decades: laying them out took 35-50 ms of the 120 ms
     axes.xaxis.set_major_formatter(LogFormatter())
-    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.xaxis.set_minor_locator(NullLocator())
     axes.set_yticks(range(len(errors)), labels=list(errors), fontsize=8)
     axes.invert_yaxis()
     axes.legend(fontsize=8)
