@@ -29,11 +29,14 @@ and correctness are judged there)."""
 SPEED_SIZES = (5000, 10, 20)
 """N, D, C of the speed checks. The loop baseline grows with N * C; the
 student's timed call costs its work plus about 2.8 ms of sandbox transfer.
-Measured in dev gradings: the vectorized references 28-36x (svm) and 30-32x
-(softmax) the baseline, a loop over the examples vectorized over the classes
-3.3x, so ``SPEEDUP_MIN`` sits about 3x from both. At (5000, 20, 10) correct
-code measured 15-21x, close enough to 10x for a busy machine to fail it, and
-at (5000, 10, 40) the one-loop version reached 6.2x."""
+Measured in dev gradings: the vectorized references 26-57x the baseline
+(15-28x at (5000, 20, 10), close enough to 10x for a busy machine to fail
+correct code), a loop over the examples vectorized over the classes 3.3x
+(6.2x at (5000, 10, 40)). Margins taken element by element in Python
+(``np.vectorize``, ``map``, a comprehension) cost about a tenth of the
+baseline's three NumPy calls per pair, so they read 3-11x at either size:
+the speed check cannot tell them from vectorized code reliably, and the
+no-loops check, which reads the code, is what fails them."""
 
 
 def regularization(rng: np.random.Generator, visibility: str, positive: bool) -> float:

@@ -182,8 +182,8 @@ SVM_SPEED = "svm_loss_vectorized at least 10x faster than the naive loops"
 def test_a_hidden_loop_earns_no_loop_points(tmp_path, honest_loops, name):
     trick_source, honest_source, says = HIDDEN_LOOPS[name]
     trick, honest = graded(tmp_path, "svm", trick_source), honest_loops(honest_source)
-    # Both loop in Python (at most 4-7x faster than the naive loops, against the speed
-    # check's 10x): on a loaded machine either may pass it, so the scores leave it out.
+    # Both loop in Python over every margin (3-11x the speed check's baseline, against its
+    # 10x, at either size measured): either may pass it, so the scores leave it out.
     assert trick["__score__"] - trick[SVM_SPEED].score <= honest["__score__"] - honest[SVM_SPEED].score
     no_loops = trick["no loops in svm_loss_vectorized"]
     assert no_loops.status is Status.FAILED and says in no_loops.message, no_loops.message
