@@ -5,11 +5,11 @@ the grader at check time, on the same fresh inputs.
 The baseline is a Python loop of small NumPy calls, as many as a loop
 version makes on the input (``loop_baseline``, timed on a share of them and
 scaled; a quick share first, a longer one only near the threshold): it is no
-exercise's solution, so a student release ships it and times exactly what the course grader
-times, and it runs in the grader, so a student cannot make the comparison
-look better by slowing down their own loop version. Correctness is judged
-against the expected value (the reference's, or the release's store), never
-against a loop version's output. The student's time is measured by the
+exercise's solution, so a student release ships it and times exactly what the
+course grader times, and it runs in the grader, so a student cannot make the
+comparison look better by slowing down their own loop version. Correctness is
+judged against the expected value (the reference's, or the release's store),
+never against a loop version's output. The student's time is measured by the
 grader around the sandbox call, so it includes a small, fixed transfer cost
 that the input sizes keep negligible.
 """
@@ -58,10 +58,11 @@ QUICK_MARGIN = 1.5
 """Quick samples decide only a pass at ``SPEEDUP_MIN * QUICK_MARGIN`` or more,
 above the largest excess measured (1.33, ``QUICK_CALLS``; an earlier
 measurement on a loaded machine had 18,750-call samples 12 % slow on
-average), so they are never more lenient than the full sample; below it the baseline is timed again with
-``BASELINE_CALLS`` on each repetition's operand, right after the repetitions
-(without calling the student again: an answer cached in the first round
-would time as nothing), and that decides. The references measure 26-77x."""
+average), so they are never more lenient than the full sample. Below it the
+baseline is timed again with ``BASELINE_CALLS`` on each repetition's operand,
+right after the repetitions (without calling the student again: an answer
+cached in the first round would time as nothing), and that decides. The
+references measure 26-77x."""
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
