@@ -198,6 +198,7 @@ def check_speed(session: Session) -> None:
                 expected,
                 atol=DIST_ATOL,
             ),
+            session.paused,
         )
     )
 

@@ -145,5 +145,6 @@ def check_vectorized_speed(
             lambda args, sample: loop_baseline(num * classes, loop_calls, args[1][0], sample),
             lambda args: session.call(function, *args),
             verify,
+            session.paused,
         )
     )

@@ -10,6 +10,7 @@ student code (``call``, ``new``...), references (``reference``,
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -172,6 +173,13 @@ class ExerciseRun:
         """Stop the live child, if any."""
         self._retire()
 
+    def paused(self) -> contextlib.AbstractContextManager[None]:
+        """The live child stopped for a ``with`` block (``Child.paused``); nothing to
+        stop when no child is alive."""
+        if self._child is not None and self._child.alive:
+            return self._child.paused()
+        return contextlib.nullcontext()
+
 
 class Session:
     """What one check sees while it runs.
@@ -277,6 +285,11 @@ class Session:
     def dataset(self, name: str) -> Any:
         """The dataset ``name`` (``"mnist"``), or ``DataUnavailable``."""
         return self._run.dataset(name)
+
+    def paused(self) -> contextlib.AbstractContextManager[None]:
+        """The student's processes stopped for a ``with`` block: the grader's own
+        timings (a speed check's loop baseline) compete with nothing they left running."""
+        return self._run.paused()
 
     def record(self, **details: Any) -> None:
         """Attach measurements to this check's result."""

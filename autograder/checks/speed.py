@@ -133,6 +133,7 @@ def check_speedup(
     baseline: Callable[[Any, int], float],
     student: Callable[[Any], Any],
     verify: Callable[[Any, Any, Any], None],
+    paused: Callable[[], contextlib.AbstractContextManager[None]],
 ) -> dict:
     """Require ``student`` to be correct and ``SPEEDUP_MIN`` times faster than ``baseline``.
 
@@ -159,6 +160,11 @@ def check_speedup(
     verify : callable
         ``verify(input, student_value, expected)`` raises ``CheckFailed`` when the
         student's answer is wrong: a fast wrong answer earns nothing.
+    paused : callable
+        ``with paused():`` stops the student's processes (``session.paused``) while
+        the baseline is timed: threads left busy between calls would otherwise
+        slow the grader's loop and inflate the ratio (measured: a baseline read
+        3.5x its time, and a looping answer passed at 16x).
 
     Returns
     -------
@@ -169,7 +175,8 @@ def check_speedup(
     cases, base_times, mine_times = [], [], []
     for repetition in range(REPEATS):
         case, expected = draw(repetition)
-        base = baseline(case, QUICK_CALLS)
+        with paused():
+            base = baseline(case, QUICK_CALLS)
         mine, got = timed(lambda case=case: student(case))
         with values_first():
             verify(case, got, expected)
@@ -178,7 +185,8 @@ def check_speedup(
         mine_times.append(mine)
     base, mine = min(base_times), min(mine_times)
     if base / max(mine, 1e-9) < SPEEDUP_MIN * QUICK_MARGIN:
-        base = min(baseline(case, BASELINE_CALLS) for case in cases)
+        with paused():
+            base = min(baseline(case, BASELINE_CALLS) for case in cases)
     ratio = base / max(mine, 1e-9)
     if ratio < SPEEDUP_MIN:
         raise CheckFailed(

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +327,19 @@ class Child:
     def alive(self) -> bool:
         """Whether the child can take another request."""
         return self._proc.returncode is None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The child's process group stopped (``SIGSTOP``) for the ``with`` block, so
+        that nothing student code left running (threads busy between calls) competes
+        with what the grader times meanwhile; continued (``SIGCONT``) after it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGCONT)
 
     @property
     def output_bytes(self) -> int:

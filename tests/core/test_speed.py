@@ -4,6 +4,7 @@ is ``SPEEDUP_MIN`` inclusive. No real timing."""
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -71,6 +72,11 @@ def draw(repetition: int):
     return f"input {repetition}", f"expected {repetition}"
 
 
+def speedup(subject, draw, baseline, student, verify, paused=contextlib.nullcontext):
+    """``check_speedup``, with nothing to pause unless a test says so."""
+    return check_speedup(subject, draw, baseline, student, verify, paused)
+
+
 def accept(case, got, expected) -> None:
     assert got == ("done", case) and expected == "expected " + case.split()[-1]
 
@@ -81,9 +87,7 @@ def test_timed_returns_the_seconds_and_the_value(clock):
 
 
 def test_the_ratio_is_best_baseline_over_best_student(clock):
-    report = check_speedup(
-        "svm", draw, clock.baseline([3.0, 1.0, 2.0]), clock.side([0.25, 0.0625, 0.125]), accept
-    )
+    report = speedup("svm", draw, clock.baseline([3.0, 1.0, 2.0]), clock.side([0.25, 0.0625, 0.125]), accept)
     # best loop 1.0 s (not the first), best student 0.0625 s (not the last): 16x
     assert report == {"baseline_seconds": 1.0, "student_seconds": 0.0625, "ratio": 16.0}
 
@@ -92,12 +96,10 @@ def test_exactly_the_minimum_speedup_passes_and_just_below_fails(clock):
     # dyadic seconds: the fake clock's differences are exact
     assert SPEEDUP_MIN == 10.0
     quick = [7.0] * REPEATS  # 14x, below the quick samples' 15x: the full samples decide
-    report = check_speedup(
-        "svm", draw, clock.baseline(quick, [5.0] * REPEATS), clock.side([0.5] * REPEATS), accept
-    )
+    report = speedup("svm", draw, clock.baseline(quick, [5.0] * REPEATS), clock.side([0.5] * REPEATS), accept)
     assert report == {"baseline_seconds": 5.0, "student_seconds": 0.5, "ratio": 10.0}
     with pytest.raises(CheckFailed):
-        check_speedup(
+        speedup(
             "svm", draw, clock.baseline(quick, [5.0] * REPEATS), clock.side([0.5 + 2**-20] * REPEATS), accept
         )
 
@@ -106,7 +108,7 @@ def test_quick_samples_pass_far_from_the_threshold_without_the_full_samples(cloc
     assert SPEEDUP_MIN * QUICK_MARGIN == 15.0
     assert 0 < QUICK_CALLS < BASELINE_CALLS  # the quick sample is the shorter one
     asked: list = []
-    report = check_speedup(
+    report = speedup(
         "svm", draw, clock.baseline([8.0, 7.5, 9.0], asked=asked), clock.side([0.5] * REPEATS), accept
     )
     assert report == {"baseline_seconds": 7.5, "student_seconds": 0.5, "ratio": 15.0}
@@ -117,20 +119,18 @@ def test_near_the_threshold_the_full_samples_decide_on_every_input(clock):
     asked: list = []
     quick, full = [7.5 - 2**-20] * REPEATS, [6.0, 4.75, 5.5]  # quick 14.99x: not enough alone
     with pytest.raises(CheckFailed) as caught:
-        check_speedup("svm", draw, clock.baseline(quick, full, asked), clock.side([0.5] * REPEATS), accept)
+        speedup("svm", draw, clock.baseline(quick, full, asked), clock.side([0.5] * REPEATS), accept)
     assert caught.value.message == (
         "svm: expected at least 10x faster than a loop version (4.750 s), got 9.5x (0.500 s)"
     )
     assert asked[REPEATS:] == [(f"input {k}", BASELINE_CALLS) for k in range(REPEATS)]
-    report = check_speedup(
-        "svm", draw, clock.baseline(quick, [6.0, 5.5, 7.0]), clock.side([0.5] * REPEATS), accept
-    )
+    report = speedup("svm", draw, clock.baseline(quick, [6.0, 5.5, 7.0]), clock.side([0.5] * REPEATS), accept)
     assert report == {"baseline_seconds": 5.5, "student_seconds": 0.5, "ratio": 11.0}
 
 
 def test_below_the_minimum_fails_naming_both_times(clock):
     with pytest.raises(CheckFailed) as caught:
-        check_speedup(
+        speedup(
             "svm_loss_vectorized",
             draw,
             clock.baseline([1.0, 2.0, 4.0], [1.0, 2.0, 4.0]),
@@ -143,7 +143,7 @@ def test_below_the_minimum_fails_naming_both_times(clock):
 
 
 def test_a_student_call_timed_at_zero_does_not_divide_by_zero(clock):
-    report = check_speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.0] * 3), accept)
+    report = speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.0] * 3), accept)
     assert report["ratio"] == pytest.approx(1e9)
 
 
@@ -157,7 +157,7 @@ def test_every_repetition_draws_a_fresh_input_and_is_verified(clock):
     def verify(case, got, expected):
         verified.append((case, got, expected))
 
-    check_speedup("svm", drawing, clock.baseline([1.0] * 3), clock.side([0.01] * 3), verify)
+    speedup("svm", drawing, clock.baseline([1.0] * 3), clock.side([0.01] * 3), verify)
     assert drawn == list(range(REPEATS))
     assert verified == [(f"input {k}", ("done", f"input {k}"), f"expected {k}") for k in range(REPEATS)]
 
@@ -168,7 +168,7 @@ def test_a_wrong_answer_fails_with_the_values_first_hint_however_fast(clock):
             raise CheckFailed("scores", "1", "2")
 
     with pytest.raises(CheckFailed) as caught:
-        check_speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.001] * 3), verify)
+        speedup("svm", draw, clock.baseline([1.0] * 3), clock.side([0.001] * 3), verify)
     assert (
         caught.value.hint
         == VALUES_FIRST
@@ -229,3 +229,30 @@ def test_loop_baseline_times_a_sample_of_its_calls_and_scales_it_to_all(monkeypa
     assert loop_baseline(2, 3, np.arange(3.0), 10) == pytest.approx(
         0.5 * 6
     )  # fewer calls than the sample: all
+
+
+def test_the_baseline_is_timed_with_the_students_processes_paused_and_only_it(clock):
+    """Threads student code leaves busy between calls must not slow the grader's
+    loop: every baseline sample, quick or full, runs inside ``paused()``, and the
+    student's call outside it."""
+    events: list = []
+
+    @contextlib.contextmanager
+    def paused():
+        events.append("pause")
+        yield
+        events.append("resume")
+
+    def baseline(case, sample):
+        events.append(("baseline", sample))
+        return 7.0  # 14x against 0.5 s: the full samples are timed too
+
+    def student(case):
+        events.append("student")
+        clock.now += 0.5
+        return ("done", case)
+
+    speedup("svm", draw, baseline, student, accept, paused)
+    quick_round = ["pause", ("baseline", QUICK_CALLS), "resume", "student"] * REPEATS
+    full_round = ["pause", *[("baseline", BASELINE_CALLS)] * REPEATS, "resume"]
+    assert events == quick_round + full_round

@@ -6,6 +6,7 @@ mechanism must refuse it with a message naming why.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -139,7 +140,14 @@ def test_a_cached_answer_is_timed_as_the_work_it_is():
         return rng.normal(size=4), None
 
     with pytest.raises(CheckFailed, match="faster than a loop version"):
-        check_speedup("speed", draw, seconds_of(slow_distances), caching, lambda x, got, want: None)
+        check_speedup(
+            "speed",
+            draw,
+            seconds_of(slow_distances),
+            caching,
+            lambda x, got, want: None,
+            contextlib.nullcontext,
+        )
     assert calls == {"computed": REPEATS, "cached": 0}  # every repetition was fresh work
 
 
@@ -160,6 +168,7 @@ def test_every_timed_repetition_is_verified():
             lambda x, sample: 1.0,
             lambda x: next(answers),
             verify,
+            contextlib.nullcontext,
         )
     assert checked == [1.0, 1.0, 2.0]
 
