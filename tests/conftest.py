@@ -9,6 +9,8 @@ use when this machine may download. A test that needs them calls
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from autograder import datasets
 from autograder.checks import session as checks_session
 from autograder.grading import Options, grade
 from autograder.results import GradingResult
+from autograder.sandbox import Child, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -48,6 +51,17 @@ def require_data() -> None:
 def reference_source(exercise: str) -> str:
     """Text of the reference solution of ``exercise``."""
     return (SOLUTIONS / f"{exercise}.py").read_text()
+
+
+def start_child(parent: Path, module: str, source: str, seconds: float) -> Child:
+    """A sandboxed child running ``source`` as ``<module>.py`` in a new folder under
+    ``parent``, with ``seconds`` of budget."""
+    folder = parent / secrets.token_hex(4)
+    folder.mkdir()
+    (folder / f"{module}.py").write_text(source)
+    return Child(
+        folder / f"{module}.py", module, Limits(wall_seconds=seconds), time.monotonic() + seconds, frozenset()
+    )
 
 
 def mutate(source: str, old: str, new: str) -> str:

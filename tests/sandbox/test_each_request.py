@@ -11,16 +11,13 @@ inputs from a cache.
 
 from __future__ import annotations
 
-import secrets
-import time
-
 import numpy as np
 import pytest
 
 from autograder.checks.gradcheck import ANCHOR_HINT
 from autograder.results import Status
-from autograder.sandbox import Child, Limits, StudentFault
-from tests.conftest import checks_by_name, grade_files, reference_source
+from autograder.sandbox import StudentFault
+from tests.conftest import checks_by_name, grade_files, reference_source, start_child
 
 SECONDS = 30.0
 """Budget of one direct ``Child`` run here (each needs about 1 s)."""
@@ -81,12 +78,7 @@ POOL_GRADIENT = (
 
 @pytest.fixture
 def child(tmp_path):
-    folder = tmp_path / secrets.token_hex(4)
-    folder.mkdir()
-    (folder / "points.py").write_text(MODULE)
-    started = Child(
-        folder / "points.py", "points", Limits(wall_seconds=SECONDS), time.monotonic() + SECONDS, frozenset()
-    )
+    started = start_child(tmp_path, "points", MODULE, SECONDS)
     yield started
     started.close()
 

@@ -8,14 +8,11 @@ array leaves no file behind.
 
 from __future__ import annotations
 
-import secrets
-import time
-
 import numpy as np
 import pytest
 
-from autograder.sandbox import Child, Limits
 from autograder.sandbox.child import INLINE_BYTES, inline
+from tests.conftest import start_child
 
 SECONDS = 30.0
 """Budget of one direct ``Child`` run here (each needs about 1 s)."""
@@ -39,11 +36,7 @@ def received(x):
 
 @pytest.fixture(scope="module")
 def child(tmp_path_factory):
-    folder = tmp_path_factory.mktemp(secrets.token_hex(4))
-    (folder / "inputs.py").write_text(MODULE)
-    started = Child(
-        folder / "inputs.py", "inputs", Limits(wall_seconds=SECONDS), time.monotonic() + SECONDS, frozenset()
-    )
+    started = start_child(tmp_path_factory.mktemp("inputs"), "inputs", MODULE, SECONDS)
     yield started
     started.close()
 

@@ -8,12 +8,12 @@ thread counts while the child is paused and while it is not.
 
 from __future__ import annotations
 
-import secrets
 import time
 
 import pytest
 
-from autograder.sandbox import Child, Limits
+from autograder.sandbox import Child
+from tests.conftest import start_child
 
 SECONDS = 30.0
 """Budget of the ``Child`` run here (it needs about 2 s)."""
@@ -47,12 +47,7 @@ def counted():
 
 @pytest.fixture
 def child(tmp_path):
-    folder = tmp_path / secrets.token_hex(4)
-    folder.mkdir()
-    (folder / "busy.py").write_text(MODULE)
-    started = Child(
-        folder / "busy.py", "busy", Limits(wall_seconds=SECONDS), time.monotonic() + SECONDS, frozenset()
-    )
+    started = start_child(tmp_path, "busy", MODULE, SECONDS)
     yield started
     started.close()
 
